@@ -1,0 +1,1 @@
+//! `haproxy.cfg` from a `LoadBalancerPlan`, through the askama template. Owner: issue 5.
