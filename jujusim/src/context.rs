@@ -122,8 +122,14 @@ pub struct UnitAddresses {
 pub enum PortRange {
     /// Sorted by protocol name first: "icmp" < "tcp" < "udp" (§4.13).
     Icmp,
-    Tcp { from: u16, to: u16 },
-    Udp { from: u16, to: u16 },
+    Tcp {
+        from: u16,
+        to: u16,
+    },
+    Udp {
+        from: u16,
+        to: u16,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -164,6 +170,9 @@ pub enum ImmediateEffect {
     LeaderSettings(Bag),
     /// `juju-log`: level name (as loggo prints it) and message, already prefixed for relation
     /// hooks (§4.14).
-    Log { level: String, message: String },
+    Log {
+        level: String,
+        message: String,
+    },
     ActionLog(String),
 }

@@ -17,7 +17,10 @@ pub struct PlanInputs {
 }
 
 /// Resolve every request into one plan. Deterministic: output is sorted by name.
-pub fn build(inputs: PlanInputs, requests: Vec<ServiceRequest>) -> (LoadBalancerPlan, Vec<Rejection>) {
+pub fn build(
+    inputs: PlanInputs,
+    requests: Vec<ServiceRequest>,
+) -> (LoadBalancerPlan, Vec<Rejection>) {
     let mut rejections = Vec::new();
     let mut frontends: Vec<Frontend> = Vec::new();
     let mut backends: Vec<Backend> = Vec::new();
@@ -48,7 +51,10 @@ pub fn build(inputs: PlanInputs, requests: Vec<ServiceRequest>) -> (LoadBalancer
             (ports.contains(&p) || !own_ports.insert(p)).then_some(p)
         });
         if let Some(port) = clash_port {
-            rejections.push(reject("port", format!("port {port} is already used by another service")));
+            rejections.push(reject(
+                "port",
+                format!("port {port} is already used by another service"),
+            ));
             continue;
         }
         let mut own_names = BTreeSet::new();
@@ -59,7 +65,10 @@ pub fn build(inputs: PlanInputs, requests: Vec<ServiceRequest>) -> (LoadBalancer
             .chain(request.backends.iter().map(|b| &b.name))
             .find(|n| names.contains(*n) || !own_names.insert((*n).clone()));
         if let Some(name) = clash_name {
-            rejections.push(reject("name", format!("name '{name}' is already used by another service")));
+            rejections.push(reject(
+                "name",
+                format!("name '{name}' is already used by another service"),
+            ));
             continue;
         }
         ports.extend(own_ports);

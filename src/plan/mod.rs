@@ -372,7 +372,14 @@ mod tests {
         );
         assert_eq!(Cidr::parse("127.0.0.1").map(|c| c.prefix), Ok(32));
         assert_eq!(Cidr::parse("::1").map(|c| c.prefix), Ok(128));
-        for bad in ["10.0.0.0/33", "10.0.0.0/", "x/8", "10.0.0.0/8 ", "10.0.0.0/+8", ""] {
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "x/8",
+            "10.0.0.0/8 ",
+            "10.0.0.0/+8",
+            "",
+        ] {
             assert!(Cidr::parse(bad).is_err(), "{bad:?}");
         }
     }

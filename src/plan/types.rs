@@ -314,8 +314,21 @@ mod tests {
     #[test]
     fn proxy_name_refuses_injection_and_separators() {
         for bad in [
-            "", "web\n", "web\nserver x", "a b", "a#b", "a/b", "a@b", "a+b", "-web", "_web",
-            "\"web", "${X}", "web;", "wéb", &"x".repeat(64),
+            "",
+            "web\n",
+            "web\nserver x",
+            "a b",
+            "a#b",
+            "a/b",
+            "a@b",
+            "a+b",
+            "-web",
+            "_web",
+            "\"web",
+            "${X}",
+            "web;",
+            "wéb",
+            &"x".repeat(64),
         ] {
             assert!(ProxyName::new(bad).is_err(), "{bad:?}");
         }
@@ -326,7 +339,9 @@ mod tests {
         assert!(Port::new(0).is_err());
         assert_eq!(Port::parse("80").map(Port::get), Ok(80));
         assert_eq!(Port::parse("65535").map(Port::get), Ok(65535));
-        for bad in ["0", "65536", "-1", "+80", " 80", "80\n", "8o", "", "000080", "1e3"] {
+        for bad in [
+            "0", "65536", "-1", "+80", " 80", "80\n", "8o", "", "000080", "1e3",
+        ] {
             assert!(Port::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -340,8 +355,19 @@ mod tests {
         assert!(matches!(Host::parse("10.0.0.1"), Ok(Host::Ip(_))));
         assert!(matches!(Host::parse("web-1.example"), Ok(Host::Name(_))));
         for bad in [
-            "[::1]", "010.0.0.1", "10.0.0.1\n", "300.1.1.1", "a b", "a#b", "-a", "a-", "a..b",
-            "", "${HOME}", "a\u{0430}b", &"a".repeat(254),
+            "[::1]",
+            "010.0.0.1",
+            "10.0.0.1\n",
+            "300.1.1.1",
+            "a b",
+            "a#b",
+            "-a",
+            "a-",
+            "a..b",
+            "",
+            "${HOME}",
+            "a\u{0430}b",
+            &"a".repeat(254),
         ] {
             assert!(Host::parse(bad).is_err(), "{bad:?}");
         }
@@ -359,7 +385,15 @@ mod tests {
     #[test]
     fn header_value_refuses_quotes_dollar_percent_and_newlines() {
         assert!(HeaderValue::new("max-age=63072000; includeSubDomains").is_ok());
-        for bad in ["a\r\nX-Evil: 1", "\"", "'", "$X", "%[env(X)]", "a\\b", "a#b"] {
+        for bad in [
+            "a\r\nX-Evil: 1",
+            "\"",
+            "'",
+            "$X",
+            "%[env(X)]",
+            "a\\b",
+            "a#b",
+        ] {
             assert!(HeaderValue::new(bad).is_err(), "{bad:?}");
         }
     }
@@ -368,7 +402,15 @@ mod tests {
     fn fqdn_is_lower_case_with_two_labels() {
         assert!(Fqdn::new("www.example.com").is_ok());
         assert!(Fqdn::new("*.example.com").is_ok());
-        for bad in ["localhost", "WWW.example.com", "a..b", "a.b.", "*.", "a.*.b", "a b.c"] {
+        for bad in [
+            "localhost",
+            "WWW.example.com",
+            "a..b",
+            "a.b.",
+            "*.",
+            "a.*.b",
+            "a b.c",
+        ] {
             assert!(Fqdn::new(bad).is_err(), "{bad:?}");
         }
     }
