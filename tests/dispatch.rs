@@ -16,14 +16,20 @@ fn juju_env(recorder: &Recorder, charm_dir: &Path) -> BTreeMap<String, String> {
     [
         ("JUJU_UNIT_NAME", "haproxy-lb/0".to_owned()),
         ("JUJU_MODEL_NAME", "test".to_owned()),
-        ("JUJU_MODEL_UUID", "2b3c4d5e-0f1a-4b2c-8d3e-4f5a6b7c8d9e".to_owned()),
+        (
+            "JUJU_MODEL_UUID",
+            "2b3c4d5e-0f1a-4b2c-8d3e-4f5a6b7c8d9e".to_owned(),
+        ),
         ("JUJU_CHARM_DIR", charm_dir.display().to_string()),
         ("JUJU_VERSION", "3.6.8".to_owned()),
         ("JUJU_MACHINE_ID", "0".to_owned()),
         ("JUJU_AVAILABILITY_ZONE", String::new()),
         ("DEBIAN_FRONTEND", "noninteractive".to_owned()),
         // Like Juju: the tools dir first, then the agent's PATH (spec §1.2).
-        ("PATH", format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", recorder.bin_str())),
+        (
+            "PATH",
+            format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", recorder.bin_str()),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -60,7 +66,10 @@ fn version_and_help_work_outside_juju() {
     let env = BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
     let out = run(Path::new(BIN), &["--version"], &env, tmp.path());
     assert!(out.status.success());
-    assert_eq!(text(&out.stdout), format!("haproxy-lb {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&out.stdout),
+        format!("haproxy-lb {}\n", env!("CARGO_PKG_VERSION"))
+    );
     let out = run(Path::new(BIN), &["--help"], &env, tmp.path());
     assert!(out.status.success());
     assert!(text(&out.stdout).starts_with("usage: haproxy-lb [--version | --help]"));
@@ -74,10 +83,18 @@ fn anything_else_outside_juju_exits_2_with_usage() {
         // Without JUJU_UNIT_NAME even a dispatch path does not make it a hook.
         ("JUJU_DISPATCH_PATH".to_owned(), "hooks/install".to_owned()),
     ]);
-    for args in [&[][..], &["install"], &["--bogus"], &["--version", "--help"]] {
+    for args in [
+        &[][..],
+        &["install"],
+        &["--bogus"],
+        &["--version", "--help"],
+    ] {
         let out = run(Path::new(BIN), args, &env, tmp.path());
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(text(&out.stderr).starts_with("usage: haproxy-lb"), "{args:?}");
+        assert!(
+            text(&out.stderr).starts_with("usage: haproxy-lb"),
+            "{args:?}"
+        );
         assert_eq!(text(&out.stdout), "", "{args:?}");
     }
 }
@@ -93,13 +110,21 @@ fn dispatch_path_selects_the_hook() {
     let out = run(Path::new(BIN), &[], &env, charm.path());
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     let lines = recorder.lines();
-    assert_eq!(lines[0], "juju-log --log-level DEBUG -- hook install started (Juju 3.6.8)");
+    assert_eq!(
+        lines[0],
+        "juju-log --log-level DEBUG -- hook install started (Juju 3.6.8)"
+    );
     assert!(
-        lines.iter().any(|l| l.starts_with("application-version-set -- 2.")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("application-version-set -- 2.")),
         "{lines:?}"
     );
     assert!(
-        lines.last().unwrap().starts_with("status-set --application=false waiting -- haproxy 2."),
+        lines
+            .last()
+            .unwrap()
+            .starts_with("status-set --application=false waiting -- haproxy 2."),
         "{lines:?}"
     );
     assert_eq!(text(&out.stderr), "");
@@ -118,7 +143,12 @@ fn argv0_selects_the_hook_when_dispatch_path_is_absent() {
     let env = juju_env(&recorder, charm.path());
     for hook in ["install", "config-changed"] {
         recorder.clear();
-        let out = run(&charm.path().join("hooks").join(hook), &[], &env, charm.path());
+        let out = run(
+            &charm.path().join("hooks").join(hook),
+            &[],
+            &env,
+            charm.path(),
+        );
         assert!(out.status.success(), "{hook}: {}", text(&out.stderr));
         assert_eq!(
             recorder.lines()[0],
@@ -139,10 +169,16 @@ fn action_dispatch_runs_the_action_handler() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = recorder.lines();
     assert!(
-        lines.contains(&"action-fail -- unknown action \"show-stats\": this charm declares no actions".to_owned()),
+        lines.contains(
+            &"action-fail -- unknown action \"show-stats\": this charm declares no actions"
+                .to_owned()
+        ),
         "{lines:?}"
     );
-    assert!(!lines.iter().any(|l| l.starts_with("status-set")), "{lines:?}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("status-set")),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -157,7 +193,9 @@ fn a_failing_tool_fails_the_hook_and_is_logged() {
     assert_eq!(out.status.code(), Some(1));
     let last = recorder.lines().pop().unwrap();
     assert!(
-        last.starts_with("juju-log --log-level ERROR -- hook update-status failed: hook tool failed: status-set"),
+        last.starts_with(
+            "juju-log --log-level ERROR -- hook update-status failed: hook tool failed: status-set"
+        ),
         "{last}"
     );
     assert!(last.ends_with("ERROR connection is shut down"), "{last}");
@@ -172,6 +210,10 @@ fn a_malformed_environment_exits_1_naming_the_variable() {
     env.insert("JUJU_VERSION".into(), "three".into());
     let out = run(Path::new(BIN), &[], &env, charm.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("JUJU_VERSION='three'"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("JUJU_VERSION='three'"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(recorder.calls().is_empty());
 }

@@ -54,7 +54,10 @@ fn relation_reads_send_format_json_and_endpoint_ids() {
     assert_eq!(units, ["web/0", "web/10"]);
     recorder.respond("relation-list", "\"web\"\n");
     assert_eq!(
-        tools.relation_remote_app(&rel("reverseproxy:3")).unwrap().as_str(),
+        tools
+            .relation_remote_app(&rel("reverseproxy:3"))
+            .unwrap()
+            .as_str(),
         "web"
     );
     recorder.respond(
@@ -63,12 +66,23 @@ fn relation_reads_send_format_json_and_endpoint_ids() {
     );
     let unit: UnitName = "web/1".parse().unwrap();
     assert_eq!(
-        tools.relation_get_unit(&rel("reverseproxy:3"), &unit).unwrap(),
-        bag(&[("hostname", "10.0.0.5"), ("port", "8080"), ("private-address", "10.0.0.5")])
+        tools
+            .relation_get_unit(&rel("reverseproxy:3"), &unit)
+            .unwrap(),
+        bag(&[
+            ("hostname", "10.0.0.5"),
+            ("port", "8080"),
+            ("private-address", "10.0.0.5")
+        ])
     );
     recorder.respond("relation-get", "{}\n");
     let app: AppName = "web".parse().unwrap();
-    assert_eq!(tools.relation_get_app(&rel("reverseproxy:3"), &app).unwrap(), Bag::new());
+    assert_eq!(
+        tools
+            .relation_get_app(&rel("reverseproxy:3"), &app)
+            .unwrap(),
+        Bag::new()
+    );
 
     assert_eq!(
         recorder.lines(),
@@ -89,20 +103,33 @@ fn relation_set_sends_json_on_stdin_never_in_argv() {
     let (recorder, tools) = setup();
     let secret = "-----BEGIN PRIVATE KEY-----\nMII...\n-----END PRIVATE KEY-----\n";
     let changes = bag(&[("hostname", " 10.0.0.9 "), ("key", secret), ("old", "")]);
-    tools.relation_set_unit(&rel("website:4"), &changes).unwrap();
+    tools
+        .relation_set_unit(&rel("website:4"), &changes)
+        .unwrap();
     let leader = leader(&recorder, &tools);
     tools
-        .relation_set_app(&leader, &rel("lb-consumers:7"), &bag(&[("response", "{\"a\":1}")]))
+        .relation_set_app(
+            &leader,
+            &rel("lb-consumers:7"),
+            &bag(&[("response", "{\"a\":1}")]),
+        )
         .unwrap();
     // No changes, no call.
-    tools.relation_set_unit(&rel("website:4"), &Bag::new()).unwrap();
+    tools
+        .relation_set_unit(&rel("website:4"), &Bag::new())
+        .unwrap();
 
     let calls = recorder.calls();
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].line(), "relation-set -r lb-consumers:7 --app --file -");
+    assert_eq!(
+        calls[0].line(),
+        "relation-set -r lb-consumers:7 --app --file -"
+    );
     assert_eq!(calls[0].stdin, r#"{"response":"{\"a\":1}"}"#);
     // The unit write came before the leader check cleared the log; run it again to inspect.
-    tools.relation_set_unit(&rel("website:4"), &changes).unwrap();
+    tools
+        .relation_set_unit(&rel("website:4"), &changes)
+        .unwrap();
     let call = recorder.calls().pop().unwrap();
     assert_eq!(call.line(), "relation-set -r website:4 --file -");
     let sent: BTreeMap<String, String> = serde_json::from_str(&call.stdin).unwrap();
@@ -254,7 +281,10 @@ fn action_set_refuses_keys_juju_would_refuse_without_calling() {
         assert!(
             matches!(
                 tools.action_set(&results),
-                Err(ToolError::InvalidInput { tool: "action-set", .. })
+                Err(ToolError::InvalidInput {
+                    tool: "action-set",
+                    ..
+                })
             ),
             "{key}"
         );
@@ -279,7 +309,10 @@ fn exit_2_with_relation_not_found_maps_to_relation_not_found() {
         panic!("{err:?}")
     };
     assert_eq!(failure.tool, "relation-get");
-    assert_eq!(failure.argv, ["--format=json", "-r", "reverseproxy:9", "-", "web/0"]);
+    assert_eq!(
+        failure.argv,
+        ["--format=json", "-r", "reverseproxy:9", "-", "web/0"]
+    );
     assert_eq!(failure.exit_code, Some(2));
     assert_eq!(
         failure.stderr,
@@ -297,7 +330,12 @@ fn exit_1_errors_map_by_their_text() {
         Err(ToolError::PermissionDenied(_))
     ));
     let leader = leader(&recorder, &tools);
-    recorder.respond_full("relation-set", "", "ERROR cannot write relation settings\n", 1);
+    recorder.respond_full(
+        "relation-set",
+        "",
+        "ERROR cannot write relation settings\n",
+        1,
+    );
     let err = tools
         .relation_set_app(&leader, &rel("website:1"), &bag(&[("k", "secret-value")]))
         .unwrap_err();
@@ -318,7 +356,10 @@ fn exit_1_errors_map_by_their_text() {
         1,
     );
     let err = tools.network_get("nope", None).unwrap_err();
-    assert!(matches!(&err, ToolError::Failed(f) if f.exit_code == Some(1)), "{err:?}");
+    assert!(
+        matches!(&err, ToolError::Failed(f) if f.exit_code == Some(1)),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("no network config found"), "{err}");
 }
 
@@ -353,12 +394,24 @@ fn unexpected_output_is_a_typed_error_without_the_output() {
     let (recorder, tools) = setup();
     recorder.respond("config-get", "ssl_key: SECRETKEY\n");
     let err = tools.config_get_all::<ConfigValues>().unwrap_err();
-    assert!(matches!(err, ToolError::BadOutput { tool: "config-get", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ToolError::BadOutput {
+                tool: "config-get",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!err.to_string().contains("SECRETKEY"), "{err}");
     recorder.respond("relation-list", "[\"Not A Unit\"]\n");
     assert!(matches!(
         tools.relation_list(&rel("website:1")),
-        Err(ToolError::BadOutput { tool: "relation-list", .. })
+        Err(ToolError::BadOutput {
+            tool: "relation-list",
+            ..
+        })
     ));
 }
 

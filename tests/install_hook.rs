@@ -105,8 +105,16 @@ fn absent_haproxy_is_installed_non_interactively() {
 
     let apt = apt_log(recorder.scratch());
     assert_eq!(apt.len(), 1, "{apt:?}");
-    assert!(apt[0].starts_with("DEBIAN_FRONTEND=noninteractive -y -q "), "{}", apt[0]);
-    assert!(apt[0].ends_with(" install --no-install-recommends haproxy"), "{}", apt[0]);
+    assert!(
+        apt[0].starts_with("DEBIAN_FRONTEND=noninteractive -y -q "),
+        "{}",
+        apt[0]
+    );
+    assert!(
+        apt[0].ends_with(" install --no-install-recommends haproxy"),
+        "{}",
+        apt[0]
+    );
     assert_eq!(
         recorder.lines(),
         [
@@ -130,10 +138,19 @@ fn failing_apt_get_blocks_with_the_reason_and_exits_zero() {
         haproxy: recorder.scratch().join("no-haproxy-here"),
     };
 
-    run_hook_with(&context(&recorder, "hooks/config-changed"), &tools, &installer).unwrap();
+    run_hook_with(
+        &context(&recorder, "hooks/config-changed"),
+        &tools,
+        &installer,
+    )
+    .unwrap();
 
     let apt = apt_log(recorder.scratch());
-    assert_eq!(apt.len(), 2, "install, then update (which fails too): {apt:?}");
+    assert_eq!(
+        apt.len(),
+        2,
+        "install, then update (which fails too): {apt:?}"
+    );
     assert!(apt[0].ends_with(" install --no-install-recommends haproxy"));
     assert!(apt[1].ends_with(" update"));
     assert_eq!(

@@ -128,7 +128,10 @@ exit 0
         data.split(|b| *b == 0x1e)
             .filter(|record| !record.is_empty())
             .map(|record| {
-                let sep = record.iter().position(|b| *b == 0x1f).expect("record separator");
+                let sep = record
+                    .iter()
+                    .position(|b| *b == 0x1f)
+                    .expect("record separator");
                 let (argv, stdin) = (&record[..sep], &record[sep + 1..]);
                 let mut fields: Vec<String> = argv
                     .split(|b| *b == 0)
