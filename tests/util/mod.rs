@@ -174,6 +174,8 @@ impl PyBackend {
             .arg(port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            // Health checks close early; the tracebacks that causes are noise.
+            .stderr(Stdio::null())
             .spawn()
             .expect("python3 must be installed");
         let addr = SocketAddr::new(host, port);
