@@ -351,7 +351,8 @@ impl fmt::Display for ProxyOption {
 }
 
 /// TLS options an operator may add to `ssl-default-bind-options` (`global_default_bind_options`);
-/// `ssl-min-ver TLSv1.2` is always there, so none of these can weaken it.
+/// `ssl-min-ver TLSv1.2` is always there, so none of these can weaken it. (`strict-sni` is a
+/// per-bind keyword: HAProxy 2.6 refuses it in `ssl-default-bind-options`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum TlsBindOption {
     NoTlsTickets,
@@ -359,17 +360,15 @@ pub enum TlsBindOption {
     NoTlsv11,
     NoSslv3,
     PreferClientCiphers,
-    StrictSni,
 }
 
 impl TlsBindOption {
-    pub const ALL: [TlsBindOption; 6] = [
+    pub const ALL: [TlsBindOption; 5] = [
         TlsBindOption::NoTlsTickets,
         TlsBindOption::NoTlsv10,
         TlsBindOption::NoTlsv11,
         TlsBindOption::NoSslv3,
         TlsBindOption::PreferClientCiphers,
-        TlsBindOption::StrictSni,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -379,7 +378,6 @@ impl TlsBindOption {
             TlsBindOption::NoTlsv11 => "no-tlsv11",
             TlsBindOption::NoSslv3 => "no-sslv3",
             TlsBindOption::PreferClientCiphers => "prefer-client-ciphers",
-            TlsBindOption::StrictSni => "strict-sni",
         }
     }
 
