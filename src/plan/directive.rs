@@ -85,6 +85,28 @@ fn check_line(line: &str) -> Result<Vec<&str>, InvalidValue> {
     Ok(words)
 }
 
+/// `%` in a log-format word: `%%` always; `%[fetch]` and `%{flags}` only where sample fetches
+/// are allowed (header values). Anything else makes HAProxy refuse the config.
+fn log_format_ok(word: &str, fetches: bool) -> bool {
+    let bytes = word.as_bytes();
+    let mut k = 0;
+    while k < bytes.len() {
+        if bytes[k] == b'%' {
+            match bytes.get(k + 1) {
+                Some(b'%') => k += 1,
+                Some(b'[') if fetches => match word[k..].find(']') {
+                    Some(end) => k += end,
+                    None => return false,
+                },
+                Some(b'{') if fetches => {}
+                _ => return false,
+            }
+        }
+        k += 1;
+    }
+    true
+}
+
 fn is_name(word: &str) -> bool {
     (1..=128).contains(&word.len())
         && word
@@ -155,10 +177,19 @@ impl<'a> Words<'a> {
     /// A header value of `http-request`/`http-response set-header|add-header`: `%[` allowed.
     fn header_value(&mut self) -> Result<&'a str, InvalidValue> {
         match self.peek() {
-            Some(w) if !matches!(w, "if" | "unless") => {
+            Some(w) if !matches!(w, "if" | "unless") && log_format_ok(w, true) => {
                 self.pos += 1;
                 Ok(w)
             }
+            _ => self.fail(),
+        }
+    }
+
+    /// A log-format argument outside header values (`set-path`, `redirect location`, ...):
+    /// `%` only as `%%`, or HAProxy refuses the whole config (`truncated line after '%'`).
+    fn format_value(&mut self) -> Result<&'a str, InvalidValue> {
+        match self.peek() {
+            Some(w) if log_format_ok(w, false) => self.any(),
             _ => self.fail(),
         }
     }
@@ -577,7 +608,7 @@ fn parse_acl(w: &mut Words) -> Result<(), InvalidValue> {
 
 fn parse_redirect(w: &mut Words) -> Result<(), InvalidValue> {
     w.one_of(&["scheme", "location", "prefix"])?;
-    let target = w.any()?;
+    let target = w.format_value()?;
     if matches!(target, "if" | "unless" | "code") || target.contains(['{', '}']) {
         w.pos -= 1;
         return w.fail();
@@ -605,7 +636,7 @@ fn parse_header_action(w: &mut Words, action: &str) -> Result<(), InvalidValue> 
         }
         "replace-header" | "replace-value" => {
             w.any()?;
-            w.any()?;
+            w.format_value()?;
         }
         _ => {}
     }
@@ -634,10 +665,10 @@ fn parse_http_request(w: &mut Words) -> Result<(), InvalidValue> {
         }
         "replace-path" => {
             w.any()?;
-            w.any()?;
+            w.format_value()?;
         }
         "set-path" | "set-query" => {
-            w.any()?;
+            w.format_value()?;
         }
         "redirect" => return parse_redirect(w),
         "deny" | "tarpit" => {
@@ -1035,6 +1066,22 @@ mod tests {
     }
 
     #[test]
+    fn lone_percent_in_log_format_is_refused() {
+        ok("http-request set-header X 100%%");
+        ok("http-request set-header X %[src]-%[dst]");
+        ok("http-request set-path /a%%20b");
+        for line in [
+            "http-request set-header X 100%",
+            "http-request set-header X %[src",
+            "http-request set-path /a%20b",
+            "redirect location /100%",
+            "http-request replace-header Host (.*) %x",
+        ] {
+            refused(line);
+        }
+    }
+
+    #[test]
     fn file_loading_flags_are_refused() {
         for line in ["acl a path_beg -f /etc/passwd", "acl a hdr(host) -M -f /x"] {
             assert!(refused(line).contains("load files"));
@@ -1366,7 +1413,7 @@ mod tests {
                 let text = d.to_string();
                 proptest::prop_assert!(!text.contains(['"', '\'', '\\', '$', '#', '\n', '\t']));
                 proptest::prop_assert!(!text.split(' ').any(|w| w == "-f" || w == "-M"));
-                proptest::prop_assert!(!text.contains("env(") && !text.contains("map"));
+                proptest::prop_assert!(!text.contains("env(") && !text.contains("map(") && !text.contains("map_"));
             }
             if let Ok(opts) = ServerOption::parse_all(&line) {
                 for o in opts {

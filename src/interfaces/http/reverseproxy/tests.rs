@@ -1087,3 +1087,85 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn checklist_1_remote_app_bags_are_never_read() {
+    let mut r = rel(1, "web", Vec::new());
+    r.remote_app_bag = Bag::from([
+        (
+            "services".to_owned(),
+            "- {service_name: x, service_port: 81, servers: [[a, 10.0.0.1, 80]]}".to_owned(),
+        ),
+        ("port".to_owned(), "80".to_owned()),
+        ("private-address".to_owned(), "10.0.0.1".to_owned()),
+    ]);
+    let out = run(DEFAULT_SERVICES, vec![r]);
+    assert!(out.requests.is_empty());
+    assert!(out.rejections.is_empty());
+}
+
+#[test]
+fn charm_config_default_is_the_classic_default() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.yaml")).unwrap();
+    let config: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let default = config["options"]["services"]["default"].as_str().unwrap();
+    assert_eq!(
+        parse_config_services(default).unwrap().0,
+        parse_config_services(DEFAULT_SERVICES).unwrap().0
+    );
+}
+
+#[test]
+fn departed_units_and_broken_relations_contribute_nothing() {
+    // The caller leaves them out of the snapshot; what remains is served unchanged.
+    let mut units = example_a_units();
+    units.remove(0);
+    let out = run(DEFAULT_SERVICES, vec![rel(1, "web", units)]);
+    assert_eq!(
+        server_names(&out, "haproxy_service", "haproxy_service"),
+        ["web-1-8080"]
+    );
+    assert!(described(&out, "haproxy_service")
+        .contains("server web-1-8080 10.0.0.12:8080 maxconn 100 cookie S0 check"));
+    let out = run(DEFAULT_SERVICES, Vec::new());
+    assert!(out.requests.is_empty());
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bags_through_build_and_website_never_panic(
+        services in proptest::option::of("[ -~\\n]{0,120}"),
+        port in proptest::option::of("[0-9]{0,6}"),
+        service_name in proptest::option::of("[a-z_]{0,16}"),
+    ) {
+        use crate::plan::{build, build::PlanInputs, GlobalSettings, TimeValue};
+        let mut pairs: Vec<(&str, &str)> = vec![("private-address", "10.0.0.1")];
+        for (k, v) in [("services", &services), ("port", &port)] {
+            if let Some(v) = v { pairs.push((k, v)); }
+        }
+        let out = run(DEFAULT_SERVICES, vec![rel(1, "p", vec![unit("p/0", &pairs)])]);
+        let inputs = PlanInputs {
+            global: GlobalSettings {
+                maxconn: 1,
+                hard_stop_after: TimeValue::new("1s").unwrap(),
+                timeouts: Vec::new(),
+                default_mode: Mode::Http,
+                default_options: Vec::new(),
+            },
+            userlists: Vec::new(),
+            stats: None,
+        };
+        let (plan, _) = build(inputs, out.requests.clone());
+        let mut consumer = rel(9, "c", vec![unit("c/0", &service_name.iter().map(|n| ("service_name", n.as_str())).collect::<Vec<_>>())]);
+        consumer.endpoint = "website".to_owned();
+        let bag = crate::interfaces::http::website::website_bag(&plan, &out, &consumer);
+        proptest::prop_assert!(bag.contains_key("hostname"));
+        if let Some(all) = bag.get("all_services") {
+            let items: Vec<serde_yaml::Value> = serde_yaml::from_str(all).unwrap();
+            for item in items {
+                proptest::prop_assert!(item.get("crts").is_none() && item.get("errorfiles").is_none());
+            }
+        }
+    }
+}
