@@ -6,6 +6,8 @@
 //! call hook tools themselves: gathering and writing is the hook's job, so parsing stays pure
 //! and testable.
 
+pub mod loadbalancer;
+
 use std::collections::BTreeMap;
 
 /// A relation bag: string keys to string values; an empty value never appears.
