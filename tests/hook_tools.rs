@@ -196,7 +196,9 @@ fn port_and_network_calls() {
 "#,
     );
     let info = tools.network_get("website", None).unwrap();
-    tools.network_get("website", Some(&rel("website:4"))).unwrap();
+    tools
+        .network_get("website", Some(&rel("website:4")))
+        .unwrap();
     assert_eq!(info.ingress_addresses, ["10.1.2.3"]);
     assert_eq!(info.egress_subnets, ["10.1.2.3/32"]);
     assert_eq!(info.bind_addresses[0].interface_name, "eth0");
