@@ -564,7 +564,8 @@ fn plain_unit(registry: &mut Registry, out: &mut Outcome, p: &PlainUnit) {
                     &p.source,
                     None,
                     "service_name",
-                    "no service to attach to".to_owned(),
+                    "matches no service, and there is no default service: no service to attach to"
+                        .to_owned(),
                 ));
                 return;
             }
@@ -753,7 +754,7 @@ fn service_request(inputs: &Inputs, merged: Merged) -> Result<Built, Box<Rejecti
                 None => {
                     return Err(fail(
                         "crts",
-                        "crts DEFAULT but no ssl_cert configured".to_owned(),
+                        "DEFAULT but no ssl_cert configured".to_owned(),
                     ))
                 }
             },

@@ -338,8 +338,8 @@ fn example_d_bad_input_is_confined() {
     );
     let msgs = messages(&out);
     assert_eq!(msgs.len(), 2, "{msgs:?}");
-    assert_eq!(msgs[0], "x/0: service evil: service_options: 'lua-load x.lua' is not an allow-listed HAProxy directive (http.md §5)");
-    assert_eq!(msgs[1], "web/2: port: 'http' is not a number 1-65535");
+    assert_eq!(msgs[0], "x/0: evil: service_options 'lua-load x.lua' is not an allow-listed HAProxy directive (http.md §5)");
+    assert_eq!(msgs[1], "web/2: port 'http' is not a number 1-65535");
     // A unchanged.
     assert_eq!(
         server_names(&out, "haproxy_service", "haproxy_service"),
@@ -428,10 +428,7 @@ fn checklist_4_units_without_port_or_address_wait_silently() {
         );
         assert_eq!(
             messages(&out),
-            [format!(
-                "web/7: port: {} is not a number 1-65535",
-                show(bad)
-            )]
+            [format!("web/7: port {} is not a number 1-65535", show(bad))]
         );
     }
 }
@@ -515,7 +512,7 @@ fn checklist_5_service_name_sitenames_and_app_matching() {
     assert_eq!(server_names(&out, "main", "main"), ["other-0-8080"]);
     assert_eq!(
         messages(&out),
-        ["bad/0: service_name: 'nope' names no service"]
+        ["bad/0: service_name 'nope' names no service"]
     );
 }
 
@@ -563,7 +560,7 @@ fn checklist_5_no_service_to_attach_to() {
     );
     assert_eq!(
         messages(&out),
-        ["web/0: service_name: no service to attach to"]
+        ["web/0: service_name matches no service, and there is no default service: no service to attach to"]
     );
     assert!(out.requests.is_empty());
 }
@@ -598,7 +595,7 @@ fn checklist_5_extended_data_adds_numbered_servers() {
     );
     assert_eq!(
         messages(&out),
-        ["kubeapi/0: extended_data[2]: has no valid address"]
+        ["kubeapi/0: extended_data[2] has no valid address"]
     );
     let out = run(
         DEFAULT_SERVICES,
@@ -681,7 +678,7 @@ fn checklist_7_services_sender_is_never_a_plain_unit() {
     );
     assert_eq!(
         messages(&out),
-        ["web/0: services: is not a YAML list of mappings"]
+        ["web/0: services is not a YAML list of mappings"]
     );
 }
 
@@ -936,7 +933,7 @@ fn checklist_19_certificates() {
     );
     assert_eq!(
         messages(&out),
-        ["m/0: service m: crts: crts DEFAULT but no ssl_cert configured"]
+        ["m/0: m: crts DEFAULT but no ssl_cert configured"]
     );
     // EXTERNAL waits for its file; a relation directory path is refused.
     let ext =
