@@ -181,7 +181,7 @@ mod tests {
     use super::*;
     use crate::interfaces::http::services::BindHost;
     use crate::interfaces::RemoteUnit;
-    use crate::plan::{GlobalSettings, Mode, PlannedService, Port, Source, TimeValue};
+    use crate::plan::{GlobalSettings, PlannedService, Port, Source};
 
     fn port(p: u16) -> Port {
         Port::new(p).unwrap()
@@ -233,13 +233,7 @@ mod tests {
 
     fn plan_with(names: &[&str]) -> LoadBalancerPlan {
         LoadBalancerPlan {
-            global: GlobalSettings {
-                maxconn: 4096,
-                hard_stop_after: TimeValue::new("5m").unwrap(),
-                timeouts: Vec::new(),
-                default_mode: Mode::Http,
-                default_options: Vec::new(),
-            },
+            global: GlobalSettings::default(),
             frontends: Vec::new(),
             backends: Vec::new(),
             userlists: Vec::new(),

@@ -810,7 +810,7 @@ fn checklist_14_empty_extra_backend_rendered_empty_service_not() {
 
 #[test]
 fn checklist_15_port_and_backend_clashes_resolved_by_build_in_our_order() {
-    use crate::plan::{build, build::PlanInputs, GlobalSettings, TimeValue};
+    use crate::plan::{build, build::PlanInputs, GlobalSettings};
     let config = "- {service_name: web1_service, service_port: 81}\n";
     let u0 = "- {service_name: late, service_port: 81, servers: [[a, 10.0.0.1, 80]]}\n- {service_name: other, service_port: 83, servers: [[a, 10.0.0.1, 80]], backends: [{backend_name: web1_service, servers: []}]}";
     let out = run(
@@ -830,13 +830,7 @@ fn checklist_15_port_and_backend_clashes_resolved_by_build_in_our_order() {
     let order: Vec<&str> = out.requests.iter().map(|r| r.service.as_str()).collect();
     assert_eq!(order, ["web1_service", "late", "other"]);
     let inputs = PlanInputs {
-        global: GlobalSettings {
-            maxconn: 1,
-            hard_stop_after: TimeValue::new("1s").unwrap(),
-            timeouts: Vec::new(),
-            default_mode: Mode::Http,
-            default_options: Vec::new(),
-        },
+        global: GlobalSettings::default(),
         userlists: Vec::new(),
         stats: None,
     };
@@ -1139,20 +1133,14 @@ proptest::proptest! {
         port in proptest::option::of("[0-9]{0,6}"),
         service_name in proptest::option::of("[a-z_]{0,16}"),
     ) {
-        use crate::plan::{build, build::PlanInputs, GlobalSettings, TimeValue};
+        use crate::plan::{build, build::PlanInputs, GlobalSettings};
         let mut pairs: Vec<(&str, &str)> = vec![("private-address", "10.0.0.1")];
         for (k, v) in [("services", &services), ("port", &port)] {
             if let Some(v) = v { pairs.push((k, v)); }
         }
         let out = run(DEFAULT_SERVICES, vec![rel(1, "p", vec![unit("p/0", &pairs)])]);
         let inputs = PlanInputs {
-            global: GlobalSettings {
-                maxconn: 1,
-                hard_stop_after: TimeValue::new("1s").unwrap(),
-                timeouts: Vec::new(),
-                default_mode: Mode::Http,
-                default_options: Vec::new(),
-            },
+            global: GlobalSettings::default(),
             userlists: Vec::new(),
             stats: None,
         };
