@@ -1157,3 +1157,42 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn ipv6_units_and_binds_are_bracketed() {
+    let config =
+        "- {service_name: v6, service_host: '::', service_port: 8443, server_options: check}\n";
+    let out = run(
+        config,
+        vec![rel(
+            1,
+            "web",
+            vec![unit(
+                "web/0",
+                &[("private-address", "fd00::11"), ("port", "8080")],
+            )],
+        )],
+    );
+    assert_eq!(
+        described(&out, "v6"),
+        "frontend haproxy-lb-0-8443\n    bind [::]:8443\n    default_backend v6\nbackend v6\n    server web-0-8080 [fd00::11]:8080 check\n"
+    );
+}
+
+#[test]
+fn wildcard_bind_host_listens_everywhere() {
+    let config = "- {service_name: any, service_host: '*', service_port: 81}\n";
+    let out = run(
+        config,
+        vec![rel(
+            1,
+            "web",
+            vec![unit(
+                "web/0",
+                &[("private-address", "10.0.0.1"), ("port", "80")],
+            )],
+        )],
+    );
+    assert_eq!(out.requests[0].frontends[0].bind.to_string(), ":81");
+    assert_eq!(out.published[0].host, BindHost::Any);
+}
