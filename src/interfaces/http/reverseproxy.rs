@@ -440,7 +440,15 @@ fn upstream_services(
         return;
     };
     for item in &items {
-        let (mut entry, _) = match parse_entry(item, Trust::Relation) {
+        // crts/errorfiles are dropped before validation: an upstream's certificate directory or
+        // a bad error file must not cost us the service (classic leaked them here).
+        let mut item = item.clone();
+        if let Some(map) = item.as_mapping_mut() {
+            for key in ["crts", "errorfiles", "error_files"] {
+                map.remove(key);
+            }
+        }
+        let (mut entry, _) = match parse_entry(&item, Trust::Relation) {
             Ok(parsed) => parsed,
             Err(e) => {
                 out.rejections.push(entry_rejection(
@@ -496,8 +504,6 @@ fn upstream_services(
         for backend in &mut entry.backends {
             through_upstream(&mut backend.servers);
         }
-        entry.crts.clear();
-        entry.errorfiles.clear();
         registry.add(entry, Origin::Http, source);
     }
 }

@@ -287,7 +287,7 @@ backend app
 #[test]
 fn example_c_upstream_servers_without_options_use_server_options_and_drop_crts() {
     let pem = base64::encode(b"-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nB\n-----END PRIVATE KEY-----\n");
-    let all = format!("[{{service_name: app, service_port: 81, server_options: [check inter 2s], crts: ['{pem}'], servers: [[a, 10.0.1.9, 8080]]}}]");
+    let all = format!("[{{service_name: app, service_port: 81, server_options: [check inter 2s], crts: ['{pem}', /etc/haproxy/certs], errorfiles: [{{http_status: 999, content: x}}], servers: [[a, 10.0.1.9, 8080]]}}]");
     let out = run(
         "",
         vec![rel(
@@ -300,6 +300,7 @@ fn example_c_upstream_servers_without_options_use_server_options_and_drop_crts()
         )],
     );
     assert!(described(&out, "app").contains("server lb-0-81 10.0.0.5:81 check inter 2s\n"));
+    assert_eq!(messages(&out), Vec::<String>::new());
     assert!(out.files.is_empty());
     assert!(out.requests[0].frontends[0].tls.is_none());
 }
