@@ -353,6 +353,12 @@ pub fn parse(inputs: &Inputs) -> Outcome {
     // Steps 6 and 7: servers, then requests in precedence order.
     for (index, merged) in registry.merged.into_iter().enumerate() {
         let name = merged.entry.name.to_string();
+        if merged.entry.servers.is_empty()
+            && merged.entry.backends.iter().all(|b| b.servers.is_empty())
+        {
+            tracing::info!(service = %name, "service has no servers; not rendered and claims nothing");
+            continue;
+        }
         if auto_rejected.contains(&index) {
             out.rejections.push(reject(
                 &merged.source,
@@ -360,12 +366,6 @@ pub fn parse(inputs: &Inputs) -> Outcome {
                 "service_port",
                 format!("no automatic port is left above {base}"),
             ));
-            continue;
-        }
-        if merged.entry.servers.is_empty()
-            && merged.entry.backends.iter().all(|b| b.servers.is_empty())
-        {
-            tracing::info!(service = %name, "service has no servers; not rendered and claims nothing");
             continue;
         }
         match service_request(inputs, merged) {
