@@ -7,6 +7,7 @@
 //! and testable.
 
 pub mod http;
+pub mod loadbalancer;
 
 use std::collections::BTreeMap;
 
