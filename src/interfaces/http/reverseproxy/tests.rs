@@ -287,7 +287,7 @@ backend app
 #[test]
 fn example_c_upstream_servers_without_options_use_server_options_and_drop_crts() {
     let pem = base64::encode(b"-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nB\n-----END PRIVATE KEY-----\n");
-    let all = format!("[{{service_name: app, service_port: 81, server_options: [check inter 2s], crts: ['{pem}'], servers: [[a, 10.0.1.9, 8080]]}}]");
+    let all = format!("[{{service_name: app, service_port: 81, server_options: [check inter 2s], crts: ['{pem}', /etc/haproxy/certs], errorfiles: [{{http_status: 999, content: x}}], servers: [[a, 10.0.1.9, 8080]]}}]");
     let out = run(
         "",
         vec![rel(
@@ -300,6 +300,7 @@ fn example_c_upstream_servers_without_options_use_server_options_and_drop_crts()
         )],
     );
     assert!(described(&out, "app").contains("server lb-0-81 10.0.0.5:81 check inter 2s\n"));
+    assert_eq!(messages(&out), Vec::<String>::new());
     assert!(out.files.is_empty());
     assert!(out.requests[0].frontends[0].tls.is_none());
 }
@@ -1153,4 +1154,43 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn ipv6_units_and_binds_are_bracketed() {
+    let config =
+        "- {service_name: v6, service_host: '::', service_port: 8443, server_options: check}\n";
+    let out = run(
+        config,
+        vec![rel(
+            1,
+            "web",
+            vec![unit(
+                "web/0",
+                &[("private-address", "fd00::11"), ("port", "8080")],
+            )],
+        )],
+    );
+    assert_eq!(
+        described(&out, "v6"),
+        "frontend haproxy-lb-0-8443\n    bind [::]:8443\n    default_backend v6\nbackend v6\n    server web-0-8080 [fd00::11]:8080 check\n"
+    );
+}
+
+#[test]
+fn wildcard_bind_host_listens_everywhere() {
+    let config = "- {service_name: any, service_host: '*', service_port: 81}\n";
+    let out = run(
+        config,
+        vec![rel(
+            1,
+            "web",
+            vec![unit(
+                "web/0",
+                &[("private-address", "10.0.0.1"), ("port", "80")],
+            )],
+        )],
+    );
+    assert_eq!(out.requests[0].frontends[0].bind.to_string(), ":81");
+    assert_eq!(out.published[0].host, BindHost::Any);
 }
