@@ -102,9 +102,16 @@ $(LB_VENV)/.installed: $(LB_PINS)
 	    $(LB_VENV)/bin/pip install -q --disable-pip-version-check -r $(LB_PINS) && touch $@; \
 	  fi'
 
-## test: everything
+## test: everything (integration tests drive target/debug/jujusim, built first)
 test: deps check-static charm charm-lint venv-lb
+	cargo build --locked -p jujusim
 	cargo test --workspace --locked
+
+## demo: build the charm, run it in a simulated model with real HAProxy and web units, show traffic
+JUJUSIM_RELEASE := target/release/jujusim
+demo: deps charm
+	cargo build --release --locked -p jujusim
+	tests/demo.sh $(CHARM) $(JUJUSIM_RELEASE)
 
 clean:
 	cargo clean
