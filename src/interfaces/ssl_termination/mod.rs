@@ -6,6 +6,7 @@
 //! HAProxy shape they need is in [`proxy`]. Certificates are not this module's business: the
 //! caller says per site whether it is ready, pending or failed. Pure: no files, no hook tools.
 
+pub mod options;
 pub mod proxy;
 pub mod request;
 
