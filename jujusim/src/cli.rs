@@ -523,7 +523,7 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
                 .first()
                 .and_then(|s| s.parse::<usize>().ok())
                 .unwrap_or(200);
-            let o = open(&root)?;
+            let mut o = open(&root)?;
             let unit = o
                 .sim
                 .model
@@ -531,12 +531,24 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
                 .into_iter()
                 .next()
                 .ok_or_else(|| SimError::User("bench-tools needs a deployed unit".into()))?;
-            let mut sim = o.sim;
-            let script = format!(
-                "s=$(date +%s%N); i=0; while [ $i -lt {n} ]; do is-leader --format=json >/dev/null || exit 1; i=$((i+1)); done; e=$(date +%s%N); echo \"{n} tool calls: $(( (e-s)/{n}/1000 )) us per call\""
-            );
-            let code = sim.exec(&unit, vec!["/bin/bash".into(), "-c".into(), script])?;
-            Ok(code)
+            let exe = std::env::current_exe()
+                .map_err(|e| SimError::User(format!("cannot find the jujusim binary: {e}")))?;
+            o.sim.exec(
+                &unit,
+                vec![
+                    exe.display().to_string(),
+                    "__bench-client".into(),
+                    n.to_string(),
+                ],
+            )
+        }
+        "__bench-client" => {
+            let n = args
+                .items
+                .first()
+                .and_then(|s| s.parse::<usize>().ok())
+                .unwrap_or(200);
+            bench_client(n)
         }
         "destroy" | "destroy-model" => {
             let dir = ModelDir::new(root.clone());
@@ -553,6 +565,37 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
             "unrecognized command: jujusim {other} (see `jujusim help`)"
         ))),
     }
+}
+
+/// Inside a hook context: times `n` runs of `is-leader --format=json` (what a charm pays per
+/// tool call: fork, exec, socket round trip) against `n` runs of `/bin/true` (fork and exec
+/// alone), and prints both per call.
+fn bench_client(n: usize) -> Result<i32, SimError> {
+    let time = |program: &str, args: &[&str]| -> Result<std::time::Duration, SimError> {
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            let out = std::process::Command::new(program)
+                .args(args)
+                .output()
+                .map_err(|e| SimError::User(format!("{program}: {e}")))?;
+            if !out.status.success() {
+                return Err(SimError::User(format!(
+                    "{program} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )));
+            }
+        }
+        Ok(start.elapsed() / n.max(1) as u32)
+    };
+    let tool = time("is-leader", &["--format=json"])?;
+    let baseline = time("/bin/true", &[])?;
+    println!(
+        "{n} tool calls: {} us per call (spawning /bin/true: {} us; the simulator's share: {} us)",
+        tool.as_micros(),
+        baseline.as_micros(),
+        tool.saturating_sub(baseline).as_micros()
+    );
+    Ok(0)
 }
 
 /// `app/leader` names the leader unit, as `juju run` accepts.

@@ -37,8 +37,16 @@ pub fn user<T>(msg: impl Into<String>) -> Result<T, SimError> {
     Err(SimError::User(msg.into()))
 }
 
-/// The most hooks one `settle` runs before it declares a loop.
+/// The most hooks one `settle` runs before it declares a loop; `JUJUSIM_SETTLE_LIMIT`
+/// overrides it.
 pub const SETTLE_LIMIT: usize = 2000;
+
+fn settle_limit() -> usize {
+    std::env::var("JUJUSIM_SETTLE_LIMIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SETTLE_LIMIT)
+}
 
 /// An open model: its directory and its state, held under the model lock.
 pub struct Sim {
@@ -795,8 +803,8 @@ impl Sim {
             .map(|a| a.name.clone())
             .collect();
         for app in dying {
+            // Its relations go once every remote unit has run -broken (see above).
             self.model.applications.remove(&app);
-            self.model.relations.retain(|_, r| !r.involves(&app));
         }
     }
 
@@ -883,7 +891,7 @@ impl Sim {
                     .is_none_or(|u| u.failed_hook.is_none())
             });
             let Some(i) = next else { break };
-            if ran >= SETTLE_LIMIT {
+            if ran >= settle_limit() {
                 self.save()?;
                 return Err(SimError::Loop {
                     ran,

@@ -110,10 +110,14 @@ pub fn run(
                 .filter(|r| r.endpoint == ep && !r.broken)
                 .map(|r| format!("{}:{}", r.endpoint, r.id))
                 .collect();
-            ok(format!(
-                "{}\n",
-                serde_json::to_string(&ids).unwrap_or_default()
-            ))
+            if args.iter().any(|a| a == "--format=json") {
+                ok(format!(
+                    "{}\n",
+                    serde_json::to_string(&ids).unwrap_or_default()
+                ))
+            } else {
+                ok(ids.iter().map(|i| format!("{i}\n")).collect())
+            }
         }
         "relation-list" => {
             let Some(view) = rel.and_then(|r| ctx.relations.get(&r)) else {
