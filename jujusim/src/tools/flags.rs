@@ -264,7 +264,11 @@ pub fn print_defaults(flags: &[Flag]) -> String {
             .map(|f| f.help)
             .find(|h| !h.is_empty())
             .unwrap_or("");
-        if first.kind == Kind::Value && first.key != Key::Format && first.key != Key::Relation {
+        // Only plain `StringVar`s print a quoted default; juju's own Value types (format,
+        // relation id, file) print it bare.
+        let custom_value = matches!(first.key, Key::Relation | Key::File)
+            || (first.key == Key::Format && !first.default.is_empty());
+        if first.kind == Kind::Value && !custom_value {
             out.push_str(&format!(
                 "{} (= {})\n    {}\n",
                 names.join(", "),

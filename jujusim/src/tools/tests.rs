@@ -294,3 +294,48 @@ fn a_tool_call_is_well_under_a_millisecond() {
         "{per_call:?} per relation-get"
     );
 }
+
+fn argv_token() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just("-".to_string()),
+        Just("--".to_string()),
+        Just(String::new()),
+        Just("--app".to_string()),
+        Just("--format=json".to_string()),
+        Just("--format".to_string()),
+        Just("-r".to_string()),
+        Just("-r2".to_string()),
+        Just("reverseproxy:10".to_string()),
+        Just("--file".to_string()),
+        Just("-o".to_string()),
+        Just("--all".to_string()),
+        Just("web/0".to_string()),
+        Just("k=v".to_string()),
+        Just("80/tcp".to_string()),
+        "[-a-z0-9=./:]{1,12}",
+        "\\PC{0,12}",
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// No argv makes any tool panic; failures are always `ERROR ...` with exit 1 or 2.
+    #[test]
+    fn every_tool_answers_any_argv_without_panicking(
+        tool in proptest::sample::select(TOOL_NAMES),
+        args in proptest::collection::vec(argv_token(), 0..6),
+        stdin in proptest::option::of("\\PC{0,40}"),
+    ) {
+        let mut ctx = fixture();
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(tool, &args, dir.path(), stdin.as_deref().map(str::as_bytes), &mut ctx);
+        proptest::prop_assert!(matches!(out.code, 0..=2), "{tool} {args:?}: {out:?}");
+        if out.code != 0 {
+            let err = String::from_utf8_lossy(&out.stderr);
+            proptest::prop_assert!(err.contains("ERROR ") && err.ends_with('\n'), "{tool} {args:?}: {err}");
+            proptest::prop_assert!(out.stdout.is_empty());
+        }
+    }
+}
