@@ -383,6 +383,14 @@ mod tests {
                 ),
             ),
             (&["--=x"], ParseStop::Usage("empty flag in argument \"--=x\"".into())),
+            (
+                &["-a=true"],
+                ParseStop::Usage(
+                    "invalid value \"=true\" for option -a: strconv.ParseBool: parsing \"=true\": invalid syntax".into(),
+                ),
+            ),
+            (&["-é"], ParseStop::Usage("option provided but not defined: -é".into())),
+            (&["---x"], ParseStop::Usage("option provided but not defined: ---x".into())),
             (&["-h"], ParseStop::Help),
             (&["x", "--help"], ParseStop::Help),
         ];

@@ -79,6 +79,8 @@ pub const TOOL_NAMES: &[&str] = &[
     "unit-get",
 ];
 
+pub use ports::{opened_after_changes, show as format_port_range};
+
 /// Knobs of the simulation that real Juju does not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunOptions {

@@ -55,7 +55,7 @@ const OPENED_FLAGS: [Flag; 4] = [
 ];
 
 /// `80/tcp`, `8000-8999/udp`, `icmp` (Juju `PortRange.String`).
-pub(crate) fn show(range: &PortRange) -> String {
+pub fn show(range: &PortRange) -> String {
     match range {
         PortRange::Icmp => "icmp".to_string(),
         PortRange::Tcp { from, to } | PortRange::Udp { from, to } => {
@@ -131,6 +131,13 @@ pub(crate) fn parse_port_range(arg: &str) -> Result<PortRange, String> {
     } else {
         PortRange::Udp { from, to }
     })
+}
+
+/// The ranges this unit will have open once the context's pending changes are committed, with
+/// the endpoints each applies to (`""` = all endpoints). For the runner's commit (§1.5 "Exit 0")
+/// and for `status` output; `opened-ports` prints the same view.
+pub fn opened_after_changes(ctx: &HookContext) -> BTreeMap<PortRange, BTreeSet<String>> {
+    effective(ctx)
 }
 
 fn overlaps(a: &PortRange, b: &PortRange) -> bool {
