@@ -283,15 +283,18 @@ pub fn yaml(value: &Val) -> String {
     out
 }
 
+/// The emitter's column: characters since the last line break it wrote (libyaml resets the
+/// column on U+2028/U+2029 too).
 fn column(out: &str) -> usize {
-    match out.rfind('\n') {
-        Some(i) => out[i + 1..].chars().count(),
+    match out.rfind(['\n', '\u{2028}', '\u{2029}']) {
+        Some(i) => out[i..].chars().count() - 1,
         None => out.chars().count(),
     }
 }
 
+/// Ends the current line unless the emitter already stands at a line start.
 fn ensure_newline(out: &mut String) {
-    if !out.is_empty() && !out.ends_with('\n') {
+    if !out.is_empty() && !out.ends_with(['\n', '\u{2028}', '\u{2029}']) {
         out.push('\n');
     }
 }
@@ -390,14 +393,14 @@ struct Analysis {
     block: bool,
 }
 
+/// yaml.v2 `is_printable` (its own table, stricter than libyaml's: no NEL, nothing beyond the
+/// BMP, so emoji force double quotes).
 fn is_printable(c: char) -> bool {
     let u = c as u32;
     u == 0x0a
         || (0x20..=0x7e).contains(&u)
-        || u == 0x85
         || (0xa0..=0xd7ff).contains(&u)
         || ((0xe000..=0xfffd).contains(&u) && u != 0xfeff)
-        || (0x10000..=0x10ffff).contains(&u)
 }
 
 fn is_break(c: char) -> bool {
@@ -536,7 +539,7 @@ fn resolves_to_non_string(s: &str) -> bool {
         "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
         "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
         ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
-        "-.Inf", "-.INF", "<<",
+        "-.Inf", "-.INF",
     ];
     if WORDS.contains(&s) {
         return true;
@@ -643,16 +646,79 @@ fn is_base60_float(s: &str) -> bool {
     n > 0
 }
 
+/// yaml.v2 `parseTimestamp`: a 4-digit year and `-`, then one of Go's layouts `2006-1-2`,
+/// `2006-1-2 15:4:5.999999999`, `2006-1-2T15:4:5.999999999Z07:00` (also with `t`).
 fn is_timestamp(s: &str) -> bool {
-    // yaml.v2 only resolves the date forms; YYYY-MM-DD is the one that matters here.
-    let b = s.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
-        && (b.len() == 10 || matches!(b[10], b'T' | b't' | b' ' | b'\t'))
+    fn number(s: &str, min: usize, max: usize, hi: u32) -> Option<(u32, &str)> {
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        if n < min || n > max {
+            return None;
+        }
+        let v: u32 = s[..n].parse().ok()?;
+        (v <= hi).then_some((v, &s[n..]))
+    }
+    let Some((_, rest)) = number(s, 4, 4, 9999) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix('-') else {
+        return false;
+    };
+    let Some((month, rest)) = number(rest, 1, 2, 12) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix('-') else {
+        return false;
+    };
+    let Some((day, rest)) = number(rest, 1, 2, 31) else {
+        return false;
+    };
+    if month == 0 || day == 0 {
+        return false;
+    }
+    if rest.is_empty() {
+        return true;
+    }
+    let (zoned, rest) = match rest.as_bytes()[0] {
+        b'T' | b't' => (true, &rest[1..]),
+        b' ' => (false, &rest[1..]),
+        _ => return false,
+    };
+    let Some((_, rest)) = number(rest, 1, 2, 23) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix(':') else {
+        return false;
+    };
+    let Some((_, rest)) = number(rest, 1, 2, 59) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix(':') else {
+        return false;
+    };
+    let Some((_, mut rest)) = number(rest, 1, 2, 59) else {
+        return false;
+    };
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    if !zoned {
+        return rest.is_empty();
+    }
+    if rest == "Z" {
+        return true;
+    }
+    let Some(zone) = rest.strip_prefix(['+', '-']) else {
+        return false;
+    };
+    let b = zone.as_bytes();
+    b.len() == 5
+        && b[..2].iter().all(u8::is_ascii_digit)
+        && b[2] == b':'
+        && b[3..].iter().all(u8::is_ascii_digit)
 }
 
 fn choose_style(s: &str, simple_key: bool) -> Style {
@@ -690,11 +756,13 @@ fn yaml_string(s: &str, indent: usize, simple_key: bool, out: &mut String) {
     }
 }
 
-/// Plain and single-quoted text, folded at a single space once past column 80 (libyaml).
+/// Plain and single-quoted text, folded at a single space once past column 80; line-break
+/// characters other than `\n` (U+2028, U+2029) are copied and followed by the indentation
+/// (libyaml `write_plain`/`write_single_quoted`).
 fn write_folded(s: &str, indent: usize, allow_breaks: bool, out: &mut String, single: bool) {
     let chars: Vec<char> = s.chars().collect();
     let mut col = column(out);
-    let mut spaces = false;
+    let (mut spaces, mut breaks) = (false, false);
     for (i, &c) in chars.iter().enumerate() {
         if c == ' ' {
             let next_is_space = chars.get(i + 1) == Some(&' ');
@@ -708,7 +776,18 @@ fn write_folded(s: &str, indent: usize, allow_breaks: bool, out: &mut String, si
                 col += 1;
             }
             spaces = true;
+        } else if is_break(c) {
+            if !breaks && c == '\n' {
+                out.push('\n');
+            }
+            out.push(c);
+            col = 0;
+            breaks = true;
         } else {
+            if breaks {
+                out.push_str(&" ".repeat(indent));
+                col = indent;
+            }
             if single && c == '\'' {
                 out.push('\'');
                 col += 1;
@@ -716,6 +795,7 @@ fn write_folded(s: &str, indent: usize, allow_breaks: bool, out: &mut String, si
             out.push(c);
             col += 1;
             spaces = false;
+            breaks = false;
         }
     }
 }
@@ -791,7 +871,8 @@ fn write_literal(s: &str, indent: usize, out: &mut String) {
     let mut at_line_start = true;
     for &c in &chars {
         if is_break(c) {
-            out.push('\n');
+            // `WRITE_BREAK`: `\n` is a newline, other break characters are copied.
+            out.push(c);
             at_line_start = true;
         } else {
             if at_line_start {
@@ -895,6 +976,37 @@ mod tests {
         for (s, want) in cases {
             assert_eq!(yaml(&Val::str(s)), format!("{want}\n"), "{s:?}");
         }
+    }
+
+    /// Outputs taken from gopkg.in/yaml.v2 2.4.0 (`yaml.Marshal`, then juju/cmd's trailing
+    /// newline trim), the version Juju 3.6 links.
+    #[test]
+    fn yaml_matches_recorded_yaml_v2_output() {
+        let cases = [
+            ("\u{2028}x", "'\u{2028}  x'\n"),
+            ("\u{1F600}", "\"\\U0001F600\"\n"),
+            ("x\u{85}y", "\"x\\Ny\"\n"),
+            ("2024-1-2", "\"2024-1-2\"\n"),
+            ("<<", "<<\n"),
+            ("2024-01-02 03:04:05", "\"2024-01-02 03:04:05\"\n"),
+            (
+                "2024-01-02T03:04:05+01:00",
+                "\"2024-01-02T03:04:05+01:00\"\n",
+            ),
+            ("1_000", "\"1_000\"\n"),
+            ("0b101", "\"0b101\"\n"),
+            ("a\n\n", "|+\n  a\n"),
+            ("  two\nlines", "|2-\n    two\n  lines\n"),
+            ("a\u{a0}b", "a\u{a0}b\n"),
+        ];
+        for (s, want) in cases {
+            assert_eq!(yaml(&Val::str(s)), want, "{s:?}");
+        }
+        let folded = "w ".repeat(45);
+        assert_eq!(
+            yaml(&Val::str(folded)),
+            "'w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w\n  w w w w '\n"
+        );
     }
 
     #[test]
