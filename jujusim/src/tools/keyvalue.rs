@@ -71,43 +71,119 @@ impl<'de> serde::Deserialize<'de> for ScalarText {
     }
 }
 
+/// A whole settings document: a mapping (a repeated key keeps its last value, as yaml.v2 does)
+/// or nothing.
+struct SettingsDoc(BTreeMap<String, String>);
+
+struct DocVisitor;
+
+fn not_a_map<E: de::Error>(kind: &str) -> E {
+    de::Error::custom(format!("cannot unmarshal {kind} into map[string]string"))
+}
+
+impl<'de> Visitor<'de> for DocVisitor {
+    type Value = SettingsDoc;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SettingsDoc, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some((k, v)) = map.next_entry::<KeyText, ScalarText>()? {
+            out.insert(k.0, v.0);
+        }
+        Ok(SettingsDoc(out))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<SettingsDoc, E> {
+        Ok(SettingsDoc(BTreeMap::new()))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<SettingsDoc, E> {
+        Ok(SettingsDoc(BTreeMap::new()))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<SettingsDoc, A::Error> {
+        Err(not_a_map("!!seq"))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<SettingsDoc, E> {
+        Err(not_a_map(&format!("!!str `{}`", short(v))))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<SettingsDoc, E> {
+        Err(not_a_map(&format!("!!bool `{v}`")))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<SettingsDoc, E> {
+        Err(not_a_map(&format!("!!int `{v}`")))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<SettingsDoc, E> {
+        Err(not_a_map(&format!("!!int `{v}`")))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<SettingsDoc, E> {
+        Err(not_a_map(&format!("!!float `{v}`")))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SettingsDoc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SettingsDoc, D::Error> {
+        d.deserialize_any(DocVisitor)
+    }
+}
+
 /// Decodes a `--file` body as yaml.v2 does into `map[string]string` (§3 "--file"): scalars keep
 /// their source text, `null`/`~` become `""` (delete), a nested map or list is
-/// `yaml: unmarshal errors:` (exit 1), empty input is an empty map.
+/// `yaml: unmarshal errors:` (exit 1), empty input is an empty map, only the first document
+/// counts and a repeated key keeps its last value.
 pub fn parse_settings_file(body: &[u8]) -> Result<BTreeMap<String, String>, String> {
     let text = String::from_utf8_lossy(body);
-    if text.trim().is_empty() {
+    // yaml.v2 parses the whole document before decoding it, so a syntax error anywhere wins
+    // over a type error; `IgnoredAny` checks the syntax without building anything.
+    let Some(first) = serde_yaml::Deserializer::from_str(&text).next() else {
         return Ok(BTreeMap::new());
+    };
+    if let Err(e) = <de::IgnoredAny as serde::Deserialize>::deserialize(first) {
+        return Err(yaml_error(&e));
     }
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).map_err(yaml_syntax_error)?;
-    match &doc {
-        serde_yaml::Value::Null => return Ok(BTreeMap::new()),
-        serde_yaml::Value::Mapping(_) => {}
-        other => {
-            let kind = match other {
-                serde_yaml::Value::Sequence(_) => "!!seq".to_string(),
-                serde_yaml::Value::String(s) => format!("!!str `{}`", short(s)),
-                serde_yaml::Value::Bool(b) => format!("!!bool `{b}`"),
-                serde_yaml::Value::Number(n) if n.is_f64() => format!("!!float `{n}`"),
-                serde_yaml::Value::Number(n) => format!("!!int `{n}`"),
-                _ => "!!str".to_string(),
-            };
-            return Err(format!(
-                "yaml: unmarshal errors:\n  line 1: cannot unmarshal {kind} into map[string]string"
-            ));
-        }
+    let Some(first) = serde_yaml::Deserializer::from_str(&text).next() else {
+        return Ok(BTreeMap::new());
+    };
+    match <SettingsDoc as serde::Deserialize>::deserialize(first) {
+        Ok(doc) => Ok(doc.0),
+        Err(e) => Err(yaml_error(&e)),
     }
-    let parsed: BTreeMap<KeyText, ScalarText> = serde_yaml::from_str(&text).map_err(|e| {
-        let line = e.location().map(|l| l.line()).unwrap_or(1);
-        let msg = e.to_string();
-        let what = if msg.contains("!!seq") || msg.contains("sequence") {
-            "!!seq"
-        } else {
-            "!!map"
-        };
-        format!("yaml: unmarshal errors:\n  line {line}: cannot unmarshal {what} into string")
-    })?;
-    Ok(parsed.into_iter().map(|(k, v)| (k.0, v.0)).collect())
+}
+
+/// yaml.v2's error texts: type errors as `yaml: unmarshal errors:` with the node's line, syntax
+/// errors as `yaml: [line N: ]<problem>` (no line number for the first line).
+fn yaml_error(e: &serde_yaml::Error) -> String {
+    let msg = e.to_string();
+    let reason = msg.split(" at line ").next().unwrap_or(&msg);
+    // libyaml's context ("while scanning ...") is not part of yaml.v2's message.
+    let reason = reason.split(", while ").next().unwrap_or(reason);
+    let line = e.location().map(|l| l.line()).unwrap_or(1);
+    // serde_yaml prefixes the key path ("a: ") and words type errors its own way.
+    let unmarshal = if let Some(i) = reason.find("cannot unmarshal") {
+        Some(reason[i..].to_string())
+    } else if reason.contains("invalid type: map") {
+        Some("cannot unmarshal !!map into string".to_string())
+    } else if reason.contains("invalid type: sequence") {
+        Some("cannot unmarshal !!seq into string".to_string())
+    } else {
+        None
+    };
+    if let Some(what) = unmarshal {
+        return format!("yaml: unmarshal errors:\n  line {line}: {what}");
+    }
+    // yaml.v2 prints the 0-based problem line for parser errors and the 1-based one for scanner
+    // errors, and nothing when the 0-based line is 0.
+    let parser_error = reason.starts_with("did not find expected ")
+        && !reason.contains("comment or line break")
+        && !reason.contains("whitespace");
+    let shown = if parser_error {
+        line.saturating_sub(1)
+    } else {
+        line
+    };
+    if line > 1 && shown > 0 {
+        format!("yaml: line {shown}: {reason}")
+    } else {
+        format!("yaml: {reason}")
+    }
 }
 
 /// A map key's source text.
@@ -127,17 +203,6 @@ fn short(s: &str) -> String {
         format!("{head}...")
     } else {
         s.to_string()
-    }
-}
-
-fn yaml_syntax_error(e: serde_yaml::Error) -> String {
-    match e.location() {
-        Some(l) => {
-            let msg = e.to_string();
-            let reason = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-            format!("yaml: line {}: {}", l.line(), reason)
-        }
-        None => format!("yaml: {e}"),
     }
 }
 
@@ -212,6 +277,10 @@ mod tests {
             ("80: x\n", &[("80", "x")]),
             ("k: |\n  line1\n  line2\n", &[("k", "line1\nline2\n")]),
             ("k: 0x10\n", &[("k", "0x10")]),
+            // yaml.v2: a repeated key keeps the last value; only the first document counts.
+            ("a: 1\na: 2\n", &[("a", "2")]),
+            ("---\na: 1\n---\nb: 2\n", &[("a", "1")]),
+            ("# only a comment\n", &[]),
         ];
         for (body, want) in cases {
             assert_eq!(
