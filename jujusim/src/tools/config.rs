@@ -296,7 +296,9 @@ mod tests {
                 ok(&["--all", ""], "enable_monitoring: false\nglobal_maxconn: 4096\nname: lb <&> x\nratio: 0.5\nservices: \"\"\nssl_cert: null\n"),
                 usage(&["--all", "ratio"], "cannot use argument --all together with key \"ratio\""),
                 usage(&["ratio", "x"], "unrecognized args: [\"x\"]"),
-                usage(&["-all"], "option provided but not defined: -l"),
+                usage(&["-all", "ratio"], "option provided but not defined: -l"),
+                // gnuflag quirk: the rest of a cluster in the last argument is dropped.
+                ok(&["--format=yaml", "-all"], "enable_monitoring: false\nglobal_maxconn: 4096\nname: lb <&> x\nratio: 0.5\nservices: \"\"\nssl_cert: null\n"),
             ],
         );
     }

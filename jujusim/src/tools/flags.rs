@@ -90,9 +90,10 @@ pub enum ParseStop {
     Usage(String),
 }
 
-/// `-r` for one letter, `--relation` for more (gnuflag `flagWithMinus`).
+/// `-r` for one byte, `--relation` for more (gnuflag `flagWithMinus` counts bytes, so a
+/// non-ASCII letter gets two dashes).
 pub fn with_minus(name: &str) -> String {
-    if name.chars().count() > 1 {
+    if name.len() > 1 {
         format!("--{name}")
     } else {
         format!("-{name}")
@@ -111,71 +112,74 @@ pub fn parse_go_bool(s: &str) -> Option<bool> {
 /// Parses `args` GNU style (flags interspersed with positionals). `set` receives each flag in
 /// argv order; an `Err(reason)` becomes `invalid value "<v>" for option <flag>: <reason>`.
 /// Returns the positional arguments.
+///
+/// This is gnuflag's state machine step for step, quirks included: the letters of a cluster
+/// (`-ab`) are taken one per step, but only while arguments remain, so letters left after a
+/// switch in the *last* argument are silently dropped (`-app` as the last argument sets `-a`).
 pub fn parse<F>(args: &[String], flags: &[Flag], mut set: F) -> Result<Vec<String>, ParseStop>
 where
     F: FnMut(Key, FlagValue) -> Result<(), String>,
 {
     let mut positional = Vec::new();
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        if arg == "-" || arg.is_empty() || !arg.starts_with('-') {
-            positional.push(arg.clone());
-            continue;
-        }
-        if arg == "--" {
-            positional.extend(rest.by_ref().cloned());
-            break;
-        }
-        if let Some(long) = arg.strip_prefix("--") {
-            let (name, inline) = match long.find('=') {
-                Some(i) => (&long[..i], Some(&long[i + 1..])),
-                None => (long, None),
-            };
-            if inline.is_some() && name.is_empty() {
-                return Err(ParseStop::Usage(format!(
-                    "empty flag in argument {}",
-                    go_quote(arg)
-                )));
-            }
-            let flag = lookup(flags, name)?;
-            let value = match (flag.kind, inline) {
-                (Kind::Bool, None) => {
-                    apply(&mut set, flag, name, FlagValue::Bool(true), "true")?;
-                    continue;
-                }
-                (_, Some(v)) => v.to_string(),
-                (Kind::Value, None) => match rest.next() {
-                    Some(v) => v.clone(),
-                    None => return Err(needs_argument(name)),
-                },
-            };
-            set_text(&mut set, flag, name, value)?;
-            continue;
-        }
-        // Single dash: a cluster of one-letter flags; a value flag takes the rest of the cluster
-        // (`-r3`, `-r=3` gives "=3") or else the next argument.
-        let cluster: Vec<char> = arg[1..].chars().collect();
-        let mut i = 0;
-        while i < cluster.len() {
-            let letter = cluster[i].to_string();
-            let flag = lookup(flags, &letter)?;
-            let tail: String = cluster[i + 1..].iter().collect();
-            if flag.kind == Kind::Bool && !tail.starts_with('=') {
-                apply(&mut set, flag, &letter, FlagValue::Bool(true), "true")?;
-                i += 1;
+    let mut next = 0; // index of the next unprocessed argument (gnuflag `procArgs`)
+    let mut pending = String::new(); // rest of a cluster or `=value` (gnuflag `procFlag`)
+    while next < args.len() {
+        let (name, long) = if let Some(c) = pending.chars().next() {
+            let name = c.to_string();
+            pending.drain(..c.len_utf8());
+            (name, false)
+        } else {
+            let arg = &args[next];
+            if arg == "-" || arg.is_empty() || !arg.starts_with('-') {
+                positional.push(arg.clone());
+                next += 1;
                 continue;
             }
-            let value = if !tail.is_empty() {
-                tail
-            } else {
-                match rest.next() {
-                    Some(v) => v.clone(),
-                    None => return Err(needs_argument(&letter)),
+            if arg == "--" {
+                positional.extend(args[next + 1..].iter().cloned());
+                break;
+            }
+            next += 1;
+            if let Some(long) = arg.strip_prefix("--") {
+                match long.find('=') {
+                    None => (long.to_string(), true),
+                    Some(0) => {
+                        return Err(ParseStop::Usage(format!(
+                            "empty option in argument {}",
+                            go_quote(arg)
+                        )))
+                    }
+                    Some(i) => {
+                        pending = long[i..].to_string();
+                        (long[..i].to_string(), true)
+                    }
                 }
-            };
-            set_text(&mut set, flag, &letter, value)?;
-            break;
+            } else {
+                let cluster = &arg[1..];
+                let c = cluster.chars().next().unwrap_or('-');
+                pending = cluster[c.len_utf8()..].to_string();
+                (c.to_string(), false)
+            }
+        };
+        let flag = lookup(flags, &name)?;
+        if flag.kind == Kind::Bool && !pending.starts_with('=') {
+            apply(&mut set, flag, &name, FlagValue::Bool(true), "true")?;
+            continue;
         }
+        let value = if !pending.is_empty() {
+            let v = std::mem::take(&mut pending);
+            if long {
+                v[1..].to_string()
+            } else {
+                v
+            }
+        } else if next < args.len() {
+            next += 1;
+            args[next - 1].clone()
+        } else {
+            return Err(needs_argument(&name));
+        };
+        set_text(&mut set, flag, &name, value)?;
     }
     Ok(positional)
 }
@@ -344,14 +348,18 @@ mod tests {
             (&["--", "--app", "-r"], &[], &["--app", "-r"]),
             (&["-", "", "x"], &[], &["-", "", "x"]),
             (
-                &["-ar3"],
-                &[(Key::All, FlagValue::Bool(true)), text(Key::Relation, "3")],
-                &[],
-            ),
-            (
                 &["-r", "1", "-r", "2"],
                 &[text(Key::Relation, "1"), text(Key::Relation, "2")],
                 &[],
+            ),
+            // gnuflag drops the rest of a cluster when it is the last argument.
+            (&["-app"], &[(Key::All, FlagValue::Bool(true))], &[]),
+            (&["-ar2"], &[(Key::All, FlagValue::Bool(true))], &[]),
+            (&["-ah"], &[(Key::All, FlagValue::Bool(true))], &[]),
+            (
+                &["-ar2", "x"],
+                &[(Key::All, FlagValue::Bool(true)), text(Key::Relation, "2")],
+                &["x"],
             ),
             (&["-r", "--app"], &[text(Key::Relation, "--app")], &[]),
         ];
@@ -371,7 +379,7 @@ mod tests {
         let cases: &[(&[&str], ParseStop)] = &[
             (&["--foo"], ParseStop::Usage("option provided but not defined: --foo".into())),
             (&["-x"], ParseStop::Usage("option provided but not defined: -x".into())),
-            (&["-app"], ParseStop::Usage("option provided but not defined: -p".into())),
+            (&["-app", "x"], ParseStop::Usage("option provided but not defined: -p".into())),
             (&["-r"], ParseStop::Usage("option needs an argument: -r".into())),
             (&["--relation"], ParseStop::Usage("option needs an argument: --relation".into())),
             (&["-r", "bad"], ParseStop::Usage("invalid value \"bad\" for option -r: no good".into())),
@@ -382,14 +390,14 @@ mod tests {
                         .into(),
                 ),
             ),
-            (&["--=x"], ParseStop::Usage("empty flag in argument \"--=x\"".into())),
+            (&["--=x"], ParseStop::Usage("empty option in argument \"--=x\"".into())),
             (
                 &["-a=true"],
                 ParseStop::Usage(
                     "invalid value \"=true\" for option -a: strconv.ParseBool: parsing \"=true\": invalid syntax".into(),
                 ),
             ),
-            (&["-é"], ParseStop::Usage("option provided but not defined: -é".into())),
+            (&["-é"], ParseStop::Usage("option provided but not defined: --é".into())),
             (&["---x"], ParseStop::Usage("option provided but not defined: ---x".into())),
             (&["-h"], ParseStop::Help),
             (&["x", "--help"], ParseStop::Help),
