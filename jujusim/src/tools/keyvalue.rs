@@ -21,7 +21,8 @@ pub fn parse_key_values(args: &[String]) -> Result<BTreeMap<String, String>, Str
         };
         let (k, v) = (k.trim(), v.trim());
         if k.is_empty() {
-            return Err(format!("expected \"key=value\", got {}", go_quote(arg)));
+            // keyvalues.Parse prints the trimmed parts here with %s, not %q.
+            return Err(format!("expected \"key=value\", got \"{k}={v}\""));
         }
         if out.contains_key(k) {
             return Err(format!("key {} specified more than once", go_quote(k)));
@@ -242,6 +243,11 @@ mod tests {
         );
         assert_eq!(
             parse_key_values(&s(&["=v"])).unwrap_err(),
+            "expected \"key=value\", got \"=v\""
+        );
+        // The empty-key error shows the trimmed parts unquoted (%s), not the argument.
+        assert_eq!(
+            parse_key_values(&s(&[" = v \t"])).unwrap_err(),
             "expected \"key=value\", got \"=v\""
         );
         assert_eq!(

@@ -29,18 +29,20 @@ pub fn go_quote(s: &str) -> String {
     out
 }
 
-/// An approximation of Go `strconv.IsPrint` good for the text tools see: control characters,
-/// the C1 range, separators other than space and the BOM are not printable.
+/// Go `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
 fn is_go_printable(c: char) -> bool {
-    let u = c as u32;
-    if u == 0x20 {
+    static GRAPHIC: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    if c == ' ' {
         return true;
     }
-    let unprintable = c.is_control()
-        || (0x80..0xa0).contains(&u)
-        || (0x2000..=0x200f).contains(&u)
-        || matches!(u, 0xad | 0xfeff | 0x2028 | 0x2029);
-    !unprintable
+    if c.is_ascii() {
+        return c.is_ascii_graphic();
+    }
+    let graphic = GRAPHIC.get_or_init(|| regex::Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S}]$").ok());
+    match graphic {
+        Some(re) => re.is_match(c.encode_utf8(&mut [0; 4])),
+        None => !c.is_control(),
+    }
 }
 
 /// Go `fmt.Sprintf("%q", []string{...})`: `["a" "b"]`.
@@ -147,6 +149,11 @@ mod tests {
             ("a\nb\t", "\"a\\nb\\t\""),
             ("\u{1}", "\"\\x01\""),
             ("héllo", "\"héllo\""),
+            (
+                "\u{a0}\u{200b}\u{e000}\u{1F600}",
+                "\"\\u00a0\\u200b\\ue000😀\"",
+            ),
+            ("\u{e0001}\u{7f}", "\"\\U000e0001\\x7f\""),
             ("", "\"\""),
         ] {
             assert_eq!(go_quote(input), want);
