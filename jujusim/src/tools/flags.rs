@@ -244,7 +244,8 @@ fn invalid_value(value: &str, typed: &str, reason: &str) -> ParseStop {
 }
 
 /// gnuflag `PrintDefaults`: flags sharing a meaning are grouped, shortest name first.
-pub fn print_defaults(flags: &[Flag]) -> String {
+/// `relation_default` is what the `-r` value prints (the hook's `endpoint:id`, or nothing).
+pub fn print_defaults(flags: &[Flag], relation_default: &str) -> String {
     let mut groups: Vec<Vec<&Flag>> = Vec::new();
     for flag in flags {
         match groups
@@ -280,10 +281,15 @@ pub fn print_defaults(flags: &[Flag]) -> String {
                 help
             ));
         } else {
+            let default = if first.key == Key::Relation {
+                relation_default
+            } else {
+                first.default
+            };
             out.push_str(&format!(
                 "{}  (= {})\n    {}\n",
                 names.join(", "),
-                first.default,
+                default,
                 help
             ));
         }

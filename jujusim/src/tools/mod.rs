@@ -223,7 +223,7 @@ pub(crate) const fn output_flags(default: &'static str) -> [Flag; 3] {
 /// The `-r`/`--relation` flags.
 pub(crate) const fn relation_flags() -> [Flag; 2] {
     [
-        Flag::value("r", Key::Relation, "<id>", "Specify a relation by id"),
+        Flag::value("r", Key::Relation, "", "Specify a relation by id"),
         Flag::value("relation", Key::Relation, "", ""),
     ]
 }
@@ -257,7 +257,7 @@ fn find_tool(name: &str) -> Option<&'static Tool> {
     all_tools().find(|t| t.name == name)
 }
 
-fn help_text(tool: &Tool) -> String {
+fn help_text(tool: &Tool, ctx: &HookContext) -> String {
     let mut s = format!("Usage: {}", tool.name);
     if !tool.flags.is_empty() {
         s.push_str(" [options]");
@@ -269,7 +269,12 @@ fn help_text(tool: &Tool) -> String {
     s.push_str(&format!("\n\nSummary:\n{}\n", tool.purpose));
     if !tool.flags.is_empty() {
         s.push_str("\nOptions:\n");
-        s.push_str(&flags::print_defaults(tool.flags));
+        let relation = ctx
+            .relation_id
+            .and_then(|id| ctx.relations.get(&id))
+            .map(|r| format!("{}:{}", r.endpoint, r.id))
+            .unwrap_or_default();
+        s.push_str(&flags::print_defaults(tool.flags, &relation));
     }
     s
 }
@@ -329,7 +334,8 @@ pub fn run_with(
         stderr: Vec::new(),
     };
     let result = (found.run)(&mut call);
-    let mut stderr = call.stderr;
+    let mut stderr = std::mem::take(&mut call.stderr);
+    let call_ctx: &HookContext = call.ctx;
     match result {
         Ok(stdout) => ToolOutput {
             stdout,
@@ -337,7 +343,7 @@ pub fn run_with(
             code: 0,
         },
         Err(ToolError::Help) => ToolOutput {
-            stdout: help_text(found).into_bytes(),
+            stdout: help_text(found, call_ctx).into_bytes(),
             stderr,
             code: 0,
         },

@@ -49,7 +49,13 @@ fn help_goes_to_stdout_with_exit_0_for_every_tool() {
     let mut ctx = fixture();
     let text = String::from_utf8(call(&mut ctx, "relation-get", &["--help"]).stdout).unwrap();
     assert!(text.contains("\nOptions:\n--app  (= false)\n"), "{text}");
-    assert!(text.contains("-r, --relation  (= <id>)\n"), "{text}");
+    assert!(
+        text.contains("-r, --relation  (= reverseproxy:2)\n"),
+        "{text}"
+    );
+    let mut ctx = plain_hook();
+    let text = String::from_utf8(call(&mut ctx, "relation-get", &["-h"]).stdout).unwrap();
+    assert!(text.contains("-r, --relation  (= )\n"), "{text}");
     assert!(text.contains("-o, --output (= \"\")\n"), "{text}");
 }
 
