@@ -6,8 +6,6 @@ use super::output::Val;
 use super::text::{go_quote, unrecognized};
 use super::{output_flag, output_flags, smart_output, Call, Tool, ToolError};
 use crate::context::{ActionContext, ImmediateEffect};
-use regex::Regex;
-use std::sync::OnceLock;
 
 pub(crate) static TOOLS: &[Tool] = &[
     Tool {
@@ -78,11 +76,13 @@ fn action_get(call: &mut Call) -> Result<Vec<u8>, ToolError> {
     call.emit(&out, &Val::from_json(value))
 }
 
-fn key_rule() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$").unwrap_or_else(|_| unreachable!())
-    })
+/// The action key rule of juju/charm, `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`.
+fn is_valid_key(k: &str) -> bool {
+    !k.is_empty()
+        && !k.starts_with('-')
+        && !k.ends_with('-')
+        && k.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Juju `addValueToMap`: a later scalar replaces a map and a later path replaces a scalar.
@@ -102,10 +102,10 @@ fn add_value(
         if !slot.is_object() {
             *slot = serde_json::Value::Object(Default::default());
         }
-        next = match slot {
-            serde_json::Value::Object(m) => m,
-            _ => unreachable!(),
+        let serde_json::Value::Object(map) = slot else {
+            return;
         };
+        next = map;
     }
     next.insert(last.clone(), serde_json::Value::String(value.to_string()));
 }
@@ -123,7 +123,7 @@ fn action_set(call: &mut Call) -> Result<Vec<u8>, ToolError> {
         };
         let keys: Vec<String> = key.split('.').map(str::to_string).collect();
         for k in &keys {
-            if !key_rule().is_match(k) {
+            if !is_valid_key(k) {
                 return Err(ToolError::Usage(format!(
                     "key {} must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods",
                     go_quote(k)
@@ -176,6 +176,14 @@ fn action_log(call: &mut Call) -> Result<Vec<u8>, ToolError> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
+
+    proptest::proptest! {
+        #[test]
+        fn key_rule_matches_juju_regex(s in "[a-z0-9-]{0,6}|[a-zA-Z0-9_.-]{0,4}") {
+            let re = regex::Regex::new(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$").unwrap();
+            proptest::prop_assert_eq!(super::is_valid_key(&s), re.is_match(&s), "{:?}", s);
+        }
+    }
     use crate::context::{ActionContext, HookContext, ImmediateEffect};
 
     fn in_action() -> HookContext {

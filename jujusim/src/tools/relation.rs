@@ -11,8 +11,6 @@ use super::{
     ToolError,
 };
 use crate::context::{Bag, RelationView};
-use regex::Regex;
-use std::sync::OnceLock;
 
 pub(crate) static TOOLS: &[Tool] = &[
     Tool {
@@ -86,28 +84,32 @@ const RELATION_LIST_FLAGS: [Flag; 6] = [
 ];
 const RELATION_MODEL_FLAGS: [Flag; 5] = [OUT[0], OUT[1], OUT[2], REL[0], REL[1]];
 
-fn unit_name_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*/(0|[1-9][0-9]*)$")
-            .unwrap_or_else(|_| unreachable!())
-    })
+/// Juju's application name rule, `^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*$`: segments
+/// split by `-`, the first starting with a letter, every later one holding a letter.
+pub(crate) fn is_valid_app(s: &str) -> bool {
+    let lower_or_digit = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let mut segments = s.split('-');
+    let first_ok = segments.next().is_some_and(|first| {
+        first.starts_with(|c: char| c.is_ascii_lowercase()) && first.chars().all(lower_or_digit)
+    });
+    first_ok
+        && segments.all(|seg| {
+            !seg.is_empty()
+                && seg.chars().all(lower_or_digit)
+                && seg.chars().any(|c| c.is_ascii_lowercase())
+        })
 }
 
-fn app_name_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*$")
-            .unwrap_or_else(|_| unreachable!())
-    })
-}
-
+/// Juju's unit name rule: `<application>/<number>` without leading zeros.
 pub(crate) fn is_valid_unit(s: &str) -> bool {
-    unit_name_re().is_match(s)
-}
-
-fn is_valid_app(s: &str) -> bool {
-    app_name_re().is_match(s)
+    let Some((app, number)) = s.split_once('/') else {
+        return false;
+    };
+    let number_ok = number == "0"
+        || (!number.is_empty()
+            && !number.starts_with('0')
+            && number.bytes().all(|b| b.is_ascii_digit()));
+    is_valid_app(app) && number_ok
 }
 
 fn app_of(unit: &str) -> &str {
@@ -430,6 +432,16 @@ fn relation_model_get(call: &mut Call) -> Result<Vec<u8>, ToolError> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
+
+    proptest::proptest! {
+        #[test]
+        fn name_rules_match_juju_regexes(s in "[a-z0-9/-]{0,10}|[a-zA-Z0-9/_.-]{0,6}") {
+            let unit = regex::Regex::new(r"^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*/(0|[1-9][0-9]*)$").unwrap();
+            let app = regex::Regex::new(r"^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*$").unwrap();
+            proptest::prop_assert_eq!(super::is_valid_unit(&s), unit.is_match(&s), "unit {:?}", s);
+            proptest::prop_assert_eq!(super::is_valid_app(&s), app.is_match(&s), "app {:?}", s);
+        }
+    }
 
     const ALL_WEB0: &str =
         "{\"hostname\":\"198.18.1.1\",\"port\":\"80\",\"private-address\":\"198.18.1.1\"}\n";

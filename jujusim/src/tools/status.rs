@@ -102,20 +102,21 @@ fn status_set(call: &mut Call) -> Result<Vec<u8>, ToolError> {
     Ok(Vec::new())
 }
 
-fn status_value(s: &Status, include_data: bool) -> Val {
+/// The fields of one status entry as `status-get` prints it.
+fn status_fields(s: &Status, include_data: bool) -> Vec<(String, Val)> {
     if !include_data {
-        return Val::Map(vec![("status".into(), Val::str(s.status.clone()))]);
+        return vec![("status".into(), Val::str(s.status.clone()))];
     }
     let data: Vec<(String, Val)> = s
         .data
         .iter()
         .map(|(k, v)| (k.clone(), Val::from_json(v)))
         .collect();
-    Val::Map(vec![
+    vec![
         ("message".into(), Val::str(s.message.clone())),
         ("status".into(), Val::str(s.status.clone())),
         ("status-data".into(), Val::Map(data)),
-    ])
+    ]
 }
 
 /// §4.10 `status-get`.
@@ -142,14 +143,12 @@ fn status_get(call: &mut Call) -> Result<Vec<u8>, ToolError> {
                 "finding application status: this unit is not the leader".into(),
             ));
         }
-        let Val::Map(mut app) = status_value(&call.ctx.app_status, include_data) else {
-            unreachable!()
-        };
+        let mut app = status_fields(&call.ctx.app_status, include_data);
         let units: Vec<(String, Val)> = call
             .ctx
             .unit_statuses
             .iter()
-            .map(|(u, s)| (u.clone(), status_value(s, include_data)))
+            .map(|(u, s)| (u.clone(), Val::Map(status_fields(s, include_data))))
             .collect();
         app.push(("units".into(), Val::Map(units)));
         Val::Map(vec![("application-status".into(), Val::Map(app))])
@@ -157,7 +156,7 @@ fn status_get(call: &mut Call) -> Result<Vec<u8>, ToolError> {
         // smart without --include-data prints just the status word.
         Val::str(call.ctx.unit_status.status.clone())
     } else {
-        status_value(&call.ctx.unit_status, include_data)
+        Val::Map(status_fields(&call.ctx.unit_status, include_data))
     };
     call.emit(&out, &value)
 }
