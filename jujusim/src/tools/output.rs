@@ -316,7 +316,26 @@ fn yaml_map(entries: &[(String, Val)], indent: usize, out: &mut String) {
             ensure_newline(out);
             out.push_str(&" ".repeat(indent));
         }
-        yaml_string(k, indent + 2, true, out);
+        // libyaml's simple-key test: at most 128 bytes and on one line; else `? key` / `: value`,
+        // where a collection value starts on the `:` line like a sequence item.
+        if k.len() > 128 || k.contains(is_break) {
+            out.push_str("? ");
+            yaml_string(k, indent + 2, false, out);
+            ensure_newline(out);
+            out.push_str(&" ".repeat(indent));
+            out.push_str(": ");
+            match v {
+                Val::Map(e) if !e.is_empty() => yaml_map(e, indent + 2, out),
+                Val::StrList(_) | Val::List(_) if is_nonempty_collection(v) => {
+                    yaml_seq(&seq_items(v), indent + 2, out)
+                }
+                scalar => yaml_scalar(scalar, indent + 2, false, out),
+            }
+            ensure_newline(out);
+            continue;
+        } else {
+            yaml_string(k, indent + 2, true, out);
+        }
         out.push(':');
         match v {
             Val::Map(e) if !e.is_empty() => {
@@ -1002,6 +1021,19 @@ mod tests {
         for (s, want) in cases {
             assert_eq!(yaml(&Val::str(s)), want, "{s:?}");
         }
+        // Keys that are not "simple" (multi-line, or over 128 bytes) use `? ` / `: `.
+        let complex = Val::Map(vec![
+            (
+                "a\nb".to_string(),
+                Val::Map(vec![("c".to_string(), Val::str("d"))]),
+            ),
+            ("x".repeat(129), Val::StrList(vec!["x".into(), "y".into()])),
+        ]);
+        let long_key = "x".repeat(129);
+        assert_eq!(
+            yaml(&complex),
+            format!("? |-\n  a\n  b\n: c: d\n? {long_key}\n: - x\n  - \"y\"\n")
+        );
         let folded = "w ".repeat(45);
         assert_eq!(
             yaml(&Val::str(folded)),
