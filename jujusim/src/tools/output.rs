@@ -137,7 +137,7 @@ impl OutputOpts {
         match &self.path {
             None => Ok(bytes),
             Some(p) => {
-                let path = cwd.join(p);
+                let path = super::text::abs_path(cwd, p);
                 std::fs::write(&path, &bytes)
                     .map_err(|e| format!("open {}: {}", path.display(), io_text(&e)))?;
                 Ok(Vec::new())

@@ -275,7 +275,7 @@ pub(crate) fn read_file_arg(call: &Call, file: &str) -> Result<Vec<u8>, ToolErro
     if file == "-" {
         return Ok(call.stdin.map(<[u8]>::to_vec).unwrap_or_default());
     }
-    let path = call.cwd.join(file);
+    let path = super::text::abs_path(call.cwd, file);
     std::fs::read(&path)
         .map_err(|e| ToolError::Run(format!("open {}: {}", path.display(), io_text(&e))))
 }
@@ -305,9 +305,11 @@ fn relation_set(call: &mut Call) -> Result<Vec<u8>, ToolError> {
         call.stderr
             .extend_from_slice(b"--format flag deprecated for command \"relation-set\"");
     }
-    let from_file = match &file {
-        Some(f) => parse_settings_file(&read_file_arg(call, f)?).map_err(ToolError::Run)?,
-        None => Default::default(),
+    let from_file = match file.as_deref() {
+        Some(f) if !f.is_empty() => {
+            parse_settings_file(&read_file_arg(call, f)?).map_err(ToolError::Run)?
+        }
+        _ => Default::default(),
     };
     let settings = merge(from_file, overrides);
     if app && !check_leadership(call.ctx) {

@@ -99,9 +99,11 @@ fn state_set(call: &mut Call) -> Result<Vec<u8>, ToolError> {
         Ok(())
     })?;
     let overrides = parse_key_values(&pos).map_err(ToolError::Usage)?;
-    let from_file = match &file {
-        Some(f) => parse_settings_file(&read_file_arg(call, f)?).map_err(ToolError::Run)?,
-        None => Default::default(),
+    let from_file = match file.as_deref() {
+        Some(f) if !f.is_empty() => {
+            parse_settings_file(&read_file_arg(call, f)?).map_err(ToolError::Run)?
+        }
+        _ => Default::default(),
     };
     let settings = merge(from_file, overrides);
     for (k, v) in &settings {

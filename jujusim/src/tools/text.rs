@@ -114,6 +114,38 @@ pub fn go_yaml_float(f: f64) -> String {
     format!("{f}")
 }
 
+/// juju/cmd `Context.AbsPath`: `path` if absolute, else joined to `cwd`; then lexically
+/// cleaned like Go's `filepath.Clean` (so error messages show the same path).
+pub fn abs_path(cwd: &std::path::Path, path: &str) -> std::path::PathBuf {
+    let joined = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{}/{}", cwd.to_string_lossy(), path)
+    };
+    let rooted = joined.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let body = parts.join("/");
+    let cleaned = match (rooted, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".to_string(),
+        (false, false) => body,
+    };
+    std::path::PathBuf::from(cleaned)
+}
+
 /// Civil UTC time `YYYY-MM-DD HH:MM:SSZ` (the `since` form of `goal-state`, §4.23).
 pub fn utc_timestamp(unix_secs: u64) -> String {
     let days = (unix_secs / 86_400) as i64;
@@ -177,6 +209,20 @@ mod tests {
         ] {
             assert_eq!(go_json_float(f), json, "json {f}");
             assert_eq!(go_yaml_float(f), yaml, "yaml {f}");
+        }
+    }
+
+    #[test]
+    fn paths_are_joined_and_cleaned_like_go() {
+        let cwd = std::path::Path::new("/var/lib/charm");
+        for (p, want) in [
+            ("out.json", "/var/lib/charm/out.json"),
+            ("./a/../b", "/var/lib/charm/b"),
+            ("../../../../x", "/x"),
+            ("/tmp//y/", "/tmp/y"),
+            ("", "/var/lib/charm"),
+        ] {
+            assert_eq!(abs_path(cwd, p), std::path::PathBuf::from(want), "{p}");
         }
     }
 
