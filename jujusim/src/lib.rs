@@ -18,6 +18,5 @@ pub mod model;
 pub mod report;
 pub mod runner;
 pub mod server;
-#[path = "tools_shim.rs"]
 pub mod tools;
 pub mod transport;
