@@ -137,3 +137,49 @@ pub fn log_line(unit: &str, rfc3339: &str, level: &str, module: &str, message: &
         unit.replace('/', "-")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::RequestHeader;
+
+    /// The socket round trip alone (no process spawn) must be a small part of the 2 ms budget.
+    #[test]
+    fn a_round_trip_through_the_server_is_cheap_and_checks_the_context_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = ModelDir::new(dir.path().to_path_buf());
+        let ctx = crate::tools::testutil::fixture();
+        let id = ctx.context_id.clone();
+        let sock = dir.path().join("t.sock");
+        let server = ToolServer::start(&sock, ctx, md).unwrap();
+        let call = |context_id: &str| {
+            let mut s = UnixStream::connect(&sock).unwrap();
+            let h = RequestHeader {
+                context_id: context_id.into(),
+                cwd: "/".into(),
+                tool: "is-leader".into(),
+                args: vec!["--format=json".into()],
+                stdin_len: None,
+            };
+            transport::write_request(&mut s, &h, None).unwrap();
+            transport::read_response(&mut BufReader::new(s)).unwrap()
+        };
+        let n = 200;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            let (code, out, _) = call(&id);
+            assert_eq!(code, 0);
+            assert!(out == b"true\n" || out == b"false\n");
+        }
+        let per_call = start.elapsed() / n;
+        println!("socket round trip: {} us", per_call.as_micros());
+        assert!(
+            per_call < std::time::Duration::from_millis(1),
+            "{per_call:?}"
+        );
+        let (code, _, err) = call("other");
+        assert_eq!(code, 1);
+        assert!(String::from_utf8_lossy(&err).starts_with("ERROR bad request: expected context id"));
+        server.finish();
+    }
+}
