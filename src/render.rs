@@ -290,3 +290,141 @@ impl StatsView<'_> {
         CidrList(&self.listener.allowed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::*;
+
+    fn files() -> RuntimeFiles {
+        RuntimeFiles {
+            admin_socket: FilePath::new("/run/haproxy/admin.sock").unwrap(),
+            server_state: FilePath::new("/run/haproxy/server-state").unwrap(),
+            chroot: None,
+            user: None,
+            group: None,
+        }
+    }
+
+    fn plan_with(mode: Mode, stickiness: Option<Stickiness>) -> LoadBalancerPlan {
+        let be = Backend {
+            name: ProxyName::new("be_x").unwrap(),
+            mode,
+            balance: None,
+            stickiness,
+            health_check: None,
+            directives: vec![],
+            errorfiles: vec![],
+            servers: vec![Server {
+                name: ServerName::new("x-0").unwrap(),
+                host: Host::parse("x.internal").unwrap(),
+                port: Port::new(80).unwrap(),
+                weight: Some(0),
+                check: false,
+                options: vec![],
+            }],
+        };
+        LoadBalancerPlan {
+            global: GlobalSettings::default(),
+            frontends: vec![Frontend {
+                name: ProxyName::new("fe_x").unwrap(),
+                bind: Bind {
+                    host: None,
+                    port: Port::new(80).unwrap(),
+                },
+                mode,
+                tls: None,
+                directives: vec![],
+                routes: vec![],
+                default_backend: Some(be.name.clone()),
+            }],
+            backends: vec![be],
+            userlists: vec![],
+            stats: None,
+            services: vec![],
+        }
+    }
+
+    fn lines(plan: &LoadBalancerPlan) -> Vec<String> {
+        render(plan, &files())
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn tcp_proxies_say_mode_tcp_and_log_with_tcplog() {
+        let l = lines(&plan_with(Mode::Tcp, None));
+        assert!(l.contains(&"mode tcp".to_owned()));
+        assert!(l.contains(&"option tcplog".to_owned()));
+        assert!(!l.contains(&"option forwardfor".to_owned()));
+    }
+
+    #[test]
+    fn http_proxies_in_http_defaults_repeat_nothing() {
+        let l = lines(&plan_with(Mode::Http, None));
+        assert_eq!(
+            l.iter().filter(|x| *x == "mode http").count(),
+            1,
+            "only in defaults"
+        );
+        assert!(l.contains(&"option forwardfor".to_owned()));
+    }
+
+    #[test]
+    fn cookie_stickiness_in_tcp_mode_falls_back_to_a_stick_table() {
+        let cookie = Some(Stickiness::Cookie(CookieName::new("SRV").unwrap()));
+        let l = lines(&plan_with(Mode::Tcp, cookie.clone()));
+        assert!(l.contains(&"stick on src".to_owned()));
+        assert!(!l.iter().any(|x| x.starts_with("cookie ")));
+        let l = lines(&plan_with(Mode::Http, cookie));
+        assert!(l.contains(&"cookie SRV insert indirect nocache httponly".to_owned()));
+        assert!(l
+            .iter()
+            .any(|x| x.starts_with("server x-0 ") && x.contains(" cookie x-0")));
+    }
+
+    #[test]
+    fn server_names_get_init_addr_and_unchecked_servers_no_check() {
+        let l = lines(&plan_with(Mode::Http, None));
+        assert!(
+            l.contains(&"server x-0 x.internal:80 weight 0 init-addr last,libc,none".to_owned()),
+            "{l:?}"
+        );
+    }
+
+    #[test]
+    fn tcp_defaults_drop_http_only_options() {
+        let mut plan = plan_with(Mode::Tcp, None);
+        plan.global.default_mode = Mode::Tcp;
+        plan.global.default_option_names = vec![ProxyOption::Httplog, ProxyOption::Forwardfor];
+        let l = lines(&plan);
+        assert!(!l.contains(&"option httplog".to_owned()));
+        assert!(!l.contains(&"option forwardfor".to_owned()));
+    }
+
+    #[test]
+    fn stats_without_allowed_networks_rejects_everyone() {
+        let mut plan = plan_with(Mode::Http, None);
+        plan.stats = Some(StatsListener {
+            bind: Bind {
+                host: None,
+                port: Port::new(10000).unwrap(),
+            },
+            userlist: ProxyName::new("ul_stats").unwrap(),
+            allowed: vec![],
+            refresh_s: None,
+        });
+        let l = lines(&plan);
+        assert!(l.contains(&"tcp-request connection reject".to_owned()));
+        assert!(!l.iter().any(|x| x.starts_with("stats refresh")));
+    }
+
+    #[test]
+    fn output_ends_with_a_newline() {
+        assert!(render(&plan_with(Mode::Http, None), &files())
+            .unwrap()
+            .ends_with("\n"));
+    }
+}
