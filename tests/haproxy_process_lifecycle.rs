@@ -222,3 +222,33 @@ fn stop_ends_every_process_and_removes_pidfile_and_sockets() {
     assert_eq!(haproxy.service.state(), State::Stopped);
     assert!(get(SocketAddr::new(ip(78), 22400)).is_err());
 }
+
+#[test]
+fn a_reload_that_kills_haproxy_is_detected_and_the_next_apply_restarts_it() {
+    let _b = PyBackend::start("phoenix", ip(85), 22601);
+    let haproxy = Haproxy::new();
+    let plan = one_service(84, 85, 22600);
+    apply(&haproxy.service, &plan).unwrap();
+    // A missing chroot passes `-c` and kills everything after the fork (§3).
+    let chroot = haproxy.service.paths.chroot.clone().unwrap();
+    std::fs::remove_dir(&chroot).unwrap();
+    let outcome = haproxy.service.reload().unwrap();
+    assert!(
+        matches!(
+            outcome,
+            ReloadOutcome::MasterExited { .. } | ReloadOutcome::WorkerLost { .. }
+        ),
+        "{outcome:?}"
+    );
+    assert!(!matches!(haproxy.service.state(), State::Running(_)));
+    // The next hook's apply sees the same bytes and nothing serving: it starts HAProxy.
+    let outcome = apply(&haproxy.service, &plan).unwrap();
+    assert!(
+        matches!(outcome, ApplyOutcome::Started { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        get(SocketAddr::new(ip(84), 22600)).unwrap(),
+        (200, "phoenix".to_string())
+    );
+}
