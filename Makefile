@@ -10,7 +10,7 @@ CHARM       := haproxy-lb.charm
 STATIC_ENV  := RUSTFLAGS='-C target-feature=+crt-static'
 APT_PACKAGES := haproxy curl socat iproute2 python3-venv zip unzip file openssl python3 util-linux
 
-.PHONY: build check-static charm check-charm charm-lint charmcraft-project test demo bench lint deps clean
+.PHONY: build check-static charm check-charm charm-lint charmcraft-project test demo bench lint deps clean venv-lb
 
 # charmcraft, for `charm-lint` only (PyPI, in a venv this Makefile creates).
 CHARMCRAFT_VENV    := .venv-charmcraft
@@ -85,8 +85,20 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+## venv-lb: the Python venv with ops + loadbalancer-interface (pinned) for the lb-requirer test
+## charm and the loadbalancer golden tests; rebuilt when the pins change
+LB_VENV := .venv-lb
+LB_PINS := tests/charms/lb-requirer/requirements.txt
+venv-lb: $(LB_VENV)/.installed
+$(LB_VENV)/.installed: $(LB_PINS)
+	flock /tmp/haproxy-lb-venv-lb.lock sh -c '\
+	  if [ ! -f $@ ] || [ $(LB_PINS) -nt $@ ]; then \
+	    rm -rf $(LB_VENV) && python3 -m venv $(LB_VENV) && \
+	    $(LB_VENV)/bin/pip install -q --disable-pip-version-check -r $(LB_PINS) && touch $@; \
+	  fi'
+
 ## test: everything
-test: deps check-static charm charm-lint
+test: deps check-static charm charm-lint venv-lb
 	cargo test --workspace --locked
 
 clean:

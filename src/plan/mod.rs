@@ -189,6 +189,29 @@ pub struct HealthCheck {
     pub interval_s: u32,
     pub fall: u32,
     pub rise: u32,
+    /// Explicit probes, each on its own port, all of which must pass for the server to be up
+    /// (loadbalancer `health_checks`, `spec/loadbalancer.md` §2; HAProxy 2.2+ `tcp-check` /
+    /// `http-check connect port <p> [ssl]` sequences). Empty: the single check described by
+    /// `path` on the server's own port.
+    pub probes: Vec<Probe>,
+}
+
+/// One health probe of a server, on a port that may differ from the traffic port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    pub port: Port,
+    pub kind: ProbeKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ProbeKind {
+    /// A TCP connect (L4) check.
+    Connect,
+    /// `GET <path>` over plain HTTP; any 2xx/3xx status passes.
+    Http { path: HttpPath },
+    /// `GET <path>` over TLS without certificate verification (`ssl verify none`): backends
+    /// such as kube-apiserver serve only TLS on the checked port (`spec/loadbalancer.md` §7).
+    Https { path: HttpPath },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
