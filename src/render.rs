@@ -7,8 +7,8 @@
 //! same bytes. This module never touches files or processes.
 
 use crate::plan::{
-    Backend, Balance, Fqdn, Frontend, HealthCheck, Host, HostPort, LoadBalancerPlan, Mode,
-    ProxyOption, Route, Server, Stickiness, TlsBind,
+    Backend, Balance, Fqdn, Frontend, HealthCheck, Host, HostPort, HttpPath, LoadBalancerPlan,
+    Mode, Port, ProbeKind, ProxyOption, Route, Server, Stickiness, TlsBind,
 };
 use crate::plan::{FilePath, ProxyName, StatsListener, UserName};
 use askama::Template;
@@ -185,8 +185,19 @@ struct BackendView<'a> {
     balance: Option<Balance>,
     cookie: Option<&'a crate::plan::CookieName>,
     stick_table: bool,
-    httpchk: Option<&'a crate::plan::HttpPath>,
+    httpchk: Option<&'a HttpPath>,
+    /// Explicit probes (`HealthCheck::probes`): a `tcp-check` sequence that must pass entirely.
+    probes: Vec<ProbeView<'a>>,
     servers: Vec<ServerLine<'a>>,
+}
+
+/// One step of a `tcp-check` sequence: connect to `port` (over TLS when `ssl`), and for HTTP
+/// probes send `GET <path>` and expect a 2xx/3xx status line. The path is a validated
+/// [`HttpPath`] (no quote, `$`, `%` or backslash), so it is safe inside the double quotes.
+struct ProbeView<'a> {
+    port: Port,
+    ssl: bool,
+    path: Option<&'a HttpPath>,
 }
 
 impl<'a> BackendView<'a> {
@@ -198,13 +209,44 @@ impl<'a> BackendView<'a> {
             (Some(_), _) => (None, true),
             (None, _) => (None, false),
         };
+        let probes: Vec<ProbeView<'a>> = be
+            .health_check
+            .iter()
+            .flat_map(|hc| hc.probes.iter())
+            .map(|probe| match &probe.kind {
+                ProbeKind::Connect => ProbeView {
+                    port: probe.port,
+                    ssl: false,
+                    path: None,
+                },
+                ProbeKind::Http { path } => ProbeView {
+                    port: probe.port,
+                    ssl: false,
+                    path: Some(path),
+                },
+                ProbeKind::Https { path } => ProbeView {
+                    port: probe.port,
+                    ssl: true,
+                    path: Some(path),
+                },
+            })
+            .collect();
+        // TLS probes do not verify (`spec/loadbalancer.md` §7: kube-apiserver's /livez over
+        // TLS); without `verify none` HAProxy refuses a server with no CA file.
+        let check_tls_unverified = probes.iter().any(|p| p.ssl);
         BackendView {
             be,
             show_mode: be.mode != default_mode,
             balance: be.balance,
             cookie,
             stick_table,
-            httpchk: be.health_check.as_ref().and_then(|hc| hc.path.as_ref()),
+            // Probes replace the single check on the traffic port.
+            httpchk: be
+                .health_check
+                .as_ref()
+                .filter(|hc| hc.probes.is_empty())
+                .and_then(|hc| hc.path.as_ref()),
+            probes,
             servers: be
                 .servers
                 .iter()
@@ -212,6 +254,7 @@ impl<'a> BackendView<'a> {
                     server,
                     check: be.health_check.as_ref(),
                     cookie: cookie.is_some(),
+                    check_tls_unverified,
                 })
                 .collect(),
         }
@@ -224,6 +267,7 @@ struct ServerLine<'a> {
     server: &'a Server,
     check: Option<&'a HealthCheck>,
     cookie: bool,
+    check_tls_unverified: bool,
 }
 
 impl fmt::Display for ServerLine<'_> {
@@ -252,6 +296,9 @@ impl fmt::Display for ServerLine<'_> {
         }
         if self.cookie {
             write!(f, " cookie {name}")?;
+        }
+        if self.check_tls_unverified {
+            f.write_str(" verify none")?;
         }
         if let Host::Name(_) = host {
             // A name that does not resolve must not fail the whole config (`haproxy.md` §2, §5).
