@@ -186,8 +186,8 @@ impl Service {
         AdminSocket::new(&self.paths.admin_socket)
     }
 
-    /// What runs now. The CLI refuses connections during a reload (§3), so a live haproxy is
-    /// called foreign only after it failed to answer for a second.
+    /// What runs now. The CLI refuses connections during a reload (§3, 50-75 ms for a small
+    /// config), so a live haproxy is called foreign only after it failed to answer for 3 s.
     pub fn state(&self) -> State {
         let Some(pid) = read_pid(&self.paths.pidfile) else {
             return State::Stopped;
@@ -195,7 +195,7 @@ impl Service {
         if !is_live_haproxy(pid) {
             return State::Stopped;
         }
-        let deadline = Instant::now() + Duration::from_secs(1);
+        let deadline = Instant::now() + Duration::from_secs(3);
         loop {
             match self.show_proc() {
                 Ok(table) if table.master_pid == pid => return State::Running(table),
