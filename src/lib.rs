@@ -14,4 +14,5 @@ pub mod interfaces;
 pub mod juju;
 pub mod logging;
 pub mod plan;
+pub mod reconcile;
 pub mod render;
