@@ -216,7 +216,8 @@ fn reload_under_load_loses_no_request_and_every_reload_is_verified() {
         plan(vec![service("load", Mode::Http, (ip(60), 21500), servers)])
     };
     let haproxy = Haproxy::new();
-    apply(&haproxy.service, &base(1, false)).unwrap();
+    // Every round toggles a server, so each one is a structural change and must reload.
+    apply(&haproxy.service, &base(1, true)).unwrap();
     let front = SocketAddr::new(ip(60), 21500);
     assert_eq!(get(front).unwrap().0, 200);
 
