@@ -4,3 +4,4 @@
 //! runner); `tools` implements every hook tool over it.
 
 pub mod context;
+pub mod tools;
