@@ -1,2 +1,112 @@
 //! HAProxy itself: validate and install a config, start/reload/stop the service and verify it,
 //! and talk to the runtime API. Never reads relation data or Juju. Owner: issue 5.
+//!
+//! [`apply`] is the one entry point a hook uses: render, stage (`haproxy -c`), pre-check,
+//! install, start or reload, verify, keep last-good. It never leaves HAProxy worse than it was
+//! (`DESIGN.md`): a rejected candidate is not installed, a failed reload puts last-good back,
+//! and a HAProxy that died in a reload is started again on last-good.
+
+pub mod config;
+pub mod paths;
+pub mod runtime;
+pub mod service;
+
+pub use config::ConfigError;
+pub use paths::Paths;
+pub use runtime::{changes, Changes, ReloadReason, RuntimeCommand};
+pub use service::{ReloadOutcome, ReloadPolicy, Service, ServiceError, State};
+
+use crate::plan::{InvalidValue, LoadBalancerPlan};
+use crate::render::{render, RenderError};
+
+/// What `apply` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// The rendered config equals the live one and HAProxy runs: no write, no reload.
+    Unchanged,
+    /// HAProxy was not running and now serves the config.
+    Started { warnings: Vec<String> },
+    /// The new config is installed and a verified reload took it.
+    Reloaded { reloads: u32, warnings: Vec<String> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("a runtime path cannot go into haproxy.cfg: {0}")]
+    Paths(#[from] InvalidValue),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// Nothing was installed: the running config keeps serving.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The new config was installed but the reload did not take; last-good was put back
+    /// (`restored`), and HAProxy restarted on it if the reload had killed it.
+    #[error("reload not verified: {outcome:?}; last-good restored: {restored}")]
+    ReloadFailed {
+        outcome: ReloadOutcome,
+        restored: bool,
+    },
+}
+
+/// Make HAProxy serve `plan`, or leave it as it was and say why.
+pub fn apply(service: &Service, plan: &LoadBalancerPlan) -> Result<ApplyOutcome, ApplyError> {
+    let paths = &service.paths;
+    let files = paths.runtime_files()?;
+    let text = render(plan, &files)?;
+    service.prepare()?;
+    let serving = matches!(service.state(), State::Running(_));
+    let warnings = match config::stage(paths, text.as_bytes())? {
+        config::Staged::Unchanged if serving => return Ok(ApplyOutcome::Unchanged),
+        config::Staged::Unchanged => {
+            // The file is right but nothing serves it (e.g. after a reboot): start.
+            service.start()?;
+            config::mark_good(paths)?;
+            return Ok(ApplyOutcome::Started {
+                warnings: Vec::new(),
+            });
+        }
+        config::Staged::Ready { warnings } => warnings,
+    };
+    for warning in &warnings {
+        tracing::warn!("haproxy -c: {warning}");
+    }
+    if let Err(e) = config::precheck(paths, plan, serving) {
+        let _ = std::fs::remove_file(&paths.candidate);
+        return Err(e.into());
+    }
+    config::install(paths)?;
+    if !serving {
+        return match service.start() {
+            Ok(_) => {
+                config::mark_good(paths)?;
+                Ok(ApplyOutcome::Started { warnings })
+            }
+            Err(e) => {
+                if config::restore_last_good(paths).is_ok() {
+                    let _ = service.start();
+                }
+                Err(e.into())
+            }
+        };
+    }
+    match service.reload()? {
+        ReloadOutcome::Reloaded { reloads } => {
+            config::mark_good(paths)?;
+            tracing::info!(reloads, "HAProxy reloaded");
+            Ok(ApplyOutcome::Reloaded { reloads, warnings })
+        }
+        outcome => {
+            tracing::error!(?outcome, "reload failed; restoring last-good");
+            let restored = config::restore_last_good(paths).is_ok();
+            if !matches!(service.state(), State::Running(_)) {
+                // Never leave HAProxy stopped when it was serving (§3 post-fork failure).
+                if let Err(e) = service.start() {
+                    tracing::error!(error = %e, "restarting on last-good failed");
+                }
+            }
+            Err(ApplyError::ReloadFailed { outcome, restored })
+        }
+    }
+}

@@ -29,6 +29,7 @@ pub fn build(
     let mut names: BTreeSet<ProxyName> = BTreeSet::new();
     if let Some(stats) = &inputs.stats {
         ports.insert(stats.bind.port.get());
+        names.insert(StatsListener::frontend_name());
     }
     for ul in &inputs.userlists {
         names.insert(ul.name.clone());
