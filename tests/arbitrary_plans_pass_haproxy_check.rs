@@ -68,6 +68,7 @@ fn health() -> impl Strategy<Value = HealthCheck> {
             interval_s,
             fall,
             rise,
+            probes: Vec::new(),
         })
 }
 

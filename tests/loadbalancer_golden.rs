@@ -11,7 +11,7 @@ use haproxy_lb::interfaces::loadbalancer::response::{
 use haproxy_lb::interfaces::loadbalancer::{parse, responses, LbSettings, ENDPOINT};
 use haproxy_lb::interfaces::{Bag, RelationSnapshot, RemoteUnit};
 use haproxy_lb::plan::build::PlanInputs;
-use haproxy_lb::plan::{FilePath, GlobalSettings, Hostname, Mode, TimeValue};
+use haproxy_lb::plan::{FilePath, GlobalSettings, Hostname};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -290,13 +290,7 @@ fn pipeline_bags_for_the_spec_examples_are_library_bytes() {
     };
     let parsed = parse(&snaps, &settings);
     let inputs = PlanInputs {
-        global: GlobalSettings {
-            maxconn: 100,
-            hard_stop_after: TimeValue::new("5m").unwrap(),
-            timeouts: vec![],
-            default_mode: Mode::Http,
-            default_options: vec![],
-        },
+        global: GlobalSettings::default(),
         userlists: vec![],
         stats: None,
     };

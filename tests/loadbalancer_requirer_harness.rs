@@ -8,7 +8,7 @@
 use haproxy_lb::interfaces::loadbalancer::{parse, responses, LbSettings, ENDPOINT};
 use haproxy_lb::interfaces::{Bag, RelationSnapshot, RemoteUnit};
 use haproxy_lb::plan::build::PlanInputs;
-use haproxy_lb::plan::{FilePath, GlobalSettings, Mode, TimeValue};
+use haproxy_lb::plan::{FilePath, GlobalSettings};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -110,13 +110,7 @@ fn answer(requests: &Value, our_bag: &mut Bag) -> Bag {
     };
     let parsed = parse(&[snapshot], &settings);
     let inputs = PlanInputs {
-        global: GlobalSettings {
-            maxconn: 100,
-            hard_stop_after: TimeValue::new("5m").unwrap(),
-            timeouts: vec![],
-            default_mode: Mode::Http,
-            default_options: vec![],
-        },
+        global: GlobalSettings::default(),
         userlists: vec![],
         stats: None,
     };

@@ -41,6 +41,7 @@ pub fn health(path: Option<&str>, interval_s: u32) -> HealthCheck {
         interval_s,
         fall: 2,
         rise: 1,
+        probes: Vec::new(),
     }
 }
 

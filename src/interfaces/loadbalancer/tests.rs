@@ -4,7 +4,7 @@
 use super::*;
 use crate::interfaces::RemoteUnit;
 use crate::plan::build::PlanInputs;
-use crate::plan::{FilePath, GlobalSettings, Mode, TimeValue};
+use crate::plan::{FilePath, GlobalSettings};
 
 fn settings(public: &str) -> LbSettings {
     LbSettings {
@@ -17,13 +17,7 @@ fn settings(public: &str) -> LbSettings {
 
 fn inputs() -> PlanInputs {
     PlanInputs {
-        global: GlobalSettings {
-            maxconn: 4096,
-            hard_stop_after: TimeValue::new("5m").unwrap(),
-            timeouts: Vec::new(),
-            default_mode: Mode::Http,
-            default_options: Vec::new(),
-        },
+        global: GlobalSettings::default(),
         userlists: Vec::new(),
         stats: None,
     }
