@@ -7,8 +7,8 @@
 //! same bytes. This module never touches files or processes.
 
 use crate::plan::{
-    Backend, Balance, Fqdn, Frontend, HealthCheck, Host, HostPort, LoadBalancerPlan, Mode,
-    ProxyOption, Route, Server, Stickiness, TlsBind,
+    Backend, Balance, Fqdn, Frontend, HealthCheck, Host, HostPort, HttpPath, LoadBalancerPlan,
+    Mode, Port, Probe, ProbeKind, ProxyOption, Route, Server, Stickiness, TlsBind,
 };
 use crate::plan::{FilePath, ProxyName, StatsListener, UserName};
 use askama::Template;
@@ -186,7 +186,68 @@ struct BackendView<'a> {
     cookie: Option<&'a crate::plan::CookieName>,
     stick_table: bool,
     httpchk: Option<&'a crate::plan::HttpPath>,
+    /// Explicit probe sequence (`HealthCheck::probes`), one line each.
+    probe_lines: Vec<ProbeLine<'a>>,
     servers: Vec<ServerLine<'a>>,
+}
+
+/// One line of an explicit health-check sequence, always a `tcp-check` ruleset (verified on
+/// 2.6: `tcp-check connect` steps may follow each other, each must succeed, and a failed step
+/// marks the server down "at step N"; `http-check` refuses a bare connect step before another
+/// connect, "missing expect rule"). Only ports and validated paths are printed; a path has no
+/// `"`, `$`, `%` or `\` (`HttpPath`), so it is inert inside the double-quoted request.
+enum ProbeLine<'a> {
+    OptionTcpCheck,
+    Connect { port: Port, ssl: bool },
+    SendGet(&'a HttpPath),
+    ExpectHttpSuccess,
+}
+
+impl fmt::Display for ProbeLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProbeLine::OptionTcpCheck => f.write_str("option tcp-check"),
+            ProbeLine::Connect { port, ssl } => {
+                write!(f, "tcp-check connect port {port}")?;
+                if *ssl {
+                    f.write_str(" ssl")?;
+                }
+                Ok(())
+            }
+            ProbeLine::SendGet(path) => {
+                write!(f, "tcp-check send \"GET {path} HTTP/1.0\\r\\n\\r\\n\"")
+            }
+            // Any 2xx or 3xx status line.
+            ProbeLine::ExpectHttpSuccess => {
+                f.write_str("tcp-check expect rstring ^HTTP/1\\.[01]\\ [23]")
+            }
+        }
+    }
+}
+
+/// The rules for a probe list: a connect step per probe, plus a GET and a status check for
+/// HTTP(S) probes.
+fn probe_lines(probes: &[Probe]) -> Vec<ProbeLine<'_>> {
+    if probes.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![ProbeLine::OptionTcpCheck];
+    for probe in probes {
+        let (ssl, path) = match &probe.kind {
+            ProbeKind::Connect => (false, None),
+            ProbeKind::Http { path } => (false, Some(path)),
+            ProbeKind::Https { path } => (true, Some(path)),
+        };
+        lines.push(ProbeLine::Connect {
+            port: probe.port,
+            ssl,
+        });
+        if let Some(path) = path {
+            lines.push(ProbeLine::SendGet(path));
+            lines.push(ProbeLine::ExpectHttpSuccess);
+        }
+    }
+    lines
 }
 
 impl<'a> BackendView<'a> {
@@ -204,7 +265,16 @@ impl<'a> BackendView<'a> {
             balance: be.balance,
             cookie,
             stick_table,
-            httpchk: be.health_check.as_ref().and_then(|hc| hc.path.as_ref()),
+            httpchk: be
+                .health_check
+                .as_ref()
+                .filter(|hc| hc.probes.is_empty())
+                .and_then(|hc| hc.path.as_ref()),
+            probe_lines: be
+                .health_check
+                .as_ref()
+                .map(|hc| probe_lines(&hc.probes))
+                .unwrap_or_default(),
             servers: be
                 .servers
                 .iter()
@@ -245,6 +315,15 @@ impl fmt::Display for ServerLine<'_> {
                     " inter {}s fall {} rise {}",
                     hc.interval_s, hc.fall, hc.rise
                 )?;
+                // TLS probes skip verification (backends such as kube-apiserver use their own
+                // CA); HAProxy refuses the config without it (`verify is enabled by default`).
+                if hc
+                    .probes
+                    .iter()
+                    .any(|p| matches!(p.kind, ProbeKind::Https { .. }))
+                {
+                    f.write_str(" verify none")?;
+                }
             }
         }
         if let Some(weight) = weight {

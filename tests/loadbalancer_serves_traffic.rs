@@ -371,3 +371,154 @@ fn sticky_requests_stay_on_one_unit_and_tls_is_terminated_with_the_requesters_ce
         "served certificate: {subject}"
     );
 }
+
+/// Wait until every server of `backend` has `status` (UP/DOWN) in `show stat`.
+fn wait_for_status(haproxy: &Haproxy, backend: &str, status: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let stat = haproxy.service.admin().show_stat().unwrap();
+        let rows: Vec<String> = stat
+            .iter()
+            .filter(|r| {
+                r.proxy() == backend && r.service() != "BACKEND" && r.service() != "FRONTEND"
+            })
+            .map(|r| format!("{}={}", r.service(), r.status()))
+            .collect();
+        if !rows.is_empty() && rows.iter().all(|r| r.ends_with(&format!("={status}"))) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{backend}: want all {status}, have {rows:?}\n{}",
+            haproxy.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A TLS server on each unit (for `https` probes); killed on drop, exits after 60 s anyway.
+struct TlsServer(Child);
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn every_health_check_is_probed_on_its_own_port() {
+    let _servers: Vec<UnitServer> = UNITS
+        .iter()
+        .map(|(n, ip)| UnitServer::start(n, *ip, &[46445, 48082]))
+        .collect();
+    let scratch = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(scratch.path());
+    std::fs::write(scratch.path().join("s.pem"), format!("{cert}{key}")).unwrap();
+    let _tls: Vec<TlsServer> = UNITS
+        .iter()
+        .map(|(_, ip)| {
+            TlsServer(
+                Command::new("timeout")
+                    .args(["60", "openssl", "s_server", "-quiet", "-www", "-cert"])
+                    .arg(scratch.path().join("s.pem"))
+                    .arg("-accept")
+                    .arg(format!("{}:46446", IpAddr::from(*ip)))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("openssl must be installed"),
+            )
+        })
+        .collect();
+    for (_, ip) in UNITS {
+        let addr = SocketAddr::new(IpAddr::from(ip), 46446);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "openssl s_server not listening on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let healthy = request(
+        "healthy",
+        json!({"protocol": "http", "port_mapping": {"40460": 48082},
+        "health_checks": [
+            {"protocol": "http", "port": 48082, "path": "/healthz", "interval": 1, "retries": 1},
+            {"protocol": "https", "port": 46446, "path": "/", "interval": 1},
+            {"protocol": "tcp", "port": 46445, "interval": 1}]}),
+    );
+    let broken = request(
+        "broken",
+        json!({"protocol": "tcp", "port_mapping": {"40461": 46445},
+        "health_checks": [
+            {"protocol": "tcp", "port": 46445, "interval": 1, "retries": 1},
+            {"protocol": "tcp", "port": 46999, "interval": 1, "retries": 1}]}),
+    );
+    let (_, plan) = plan_for(&[healthy, broken], certs.path());
+    let haproxy = Haproxy::new();
+    apply(&haproxy.service, &plan).unwrap();
+    let config = haproxy.config_text();
+    for line in [
+        "option tcp-check\n    tcp-check connect port 48082\n    tcp-check send \"GET /healthz HTTP/1.0\\r\\n\\r\\n\"\n    tcp-check expect rstring ^HTTP/1\\.[01]\\ [23]\n",
+        "tcp-check connect port 46446 ssl\n    tcp-check send \"GET / HTTP/1.0\\r\\n\\r\\n\"\n",
+        "tcp-check connect port 46445\n",
+        "option tcp-check\n    tcp-check connect port 46445\n    tcp-check connect port 46999\n",
+        "check inter 1s fall 1 rise 2 verify none",
+    ] {
+        assert!(config.contains(line), "missing {line:?} in\n{config}");
+    }
+    // Servers start UP; the broken sequence going DOWN shows checks run, and two more check
+    // intervals later the healthy sequence (http, https and connect steps) still passes.
+    wait_for_status(&haproxy, "lb-be-3-broken-40461", "DOWN");
+    std::thread::sleep(Duration::from_millis(2500));
+    wait_for_status(&haproxy, "lb-be-3-healthy-40460", "UP");
+    let (status, body) = get(SocketAddr::new(IpAddr::from(LB), 40460)).unwrap();
+    assert_eq!(status, 200, "{body}");
+}
+
+mod probe_properties {
+    //! Any request's health checks, whatever their mix, render to a config `haproxy -c` accepts.
+    use super::*;
+    use haproxy_lb::haproxy::Paths;
+    use haproxy_lb::render::render;
+    use proptest::prelude::*;
+
+    fn check() -> impl Strategy<Value = serde_json::Value> {
+        (
+            prop_oneof![Just("tcp"), Just("http"), Just("https")],
+            1u16..=65535,
+            proptest::option::of(proptest::string::string_regex("/[a-z0-9._~/-]{0,20}(\\?[a-z=&]{0,10})?").unwrap()),
+            1u32..=120,
+            1u32..=10,
+        )
+            .prop_map(|(protocol, port, path, interval, retries)| {
+                json!({"protocol": protocol, "port": port, "path": path, "interval": interval, "retries": retries})
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn any_mix_of_checks_passes_haproxy_check(
+            checks in proptest::collection::vec(check(), 1..5),
+            protocol in prop_oneof![Just("tcp"), Just("http"), Just("https")],
+            sticky in any::<bool>(),
+        ) {
+            let certs = tempfile::tempdir().unwrap();
+            let req = request("p", json!({"protocol": protocol, "port_mapping": {"40470": 46470, "40471": 46471},
+                "health_checks": checks, "sticky": sticky}));
+            let (_, plan) = plan_for(&[req], certs.path());
+            let dir = tempfile::tempdir().unwrap();
+            let files = Paths::under(dir.path()).runtime_files().unwrap();
+            let text = render(&plan, &files).unwrap();
+            if let Err(stderr) = util::haproxy_check(&text) {
+                panic!("haproxy -c refused:\n{stderr}\n{text}");
+            }
+        }
+    }
+}
