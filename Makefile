@@ -8,7 +8,7 @@ BIN         := target/$(TARGET)/release/haproxy-lb
 CHARM       := haproxy-lb.charm
 # With an explicit --target, RUSTFLAGS reach only the target code, not proc macros (askama).
 STATIC_ENV  := RUSTFLAGS='-C target-feature=+crt-static'
-APT_PACKAGES := haproxy curl socat iproute2 python3-venv zip unzip file
+APT_PACKAGES := haproxy curl socat iproute2 python3-venv zip unzip file openssl python3 util-linux
 
 .PHONY: build check-static charm check-charm charm-lint charmcraft-project test demo bench lint deps clean venv-lb
 
@@ -72,6 +72,11 @@ $(CHARMCRAFT_VENV)/bin/charmcraft:
 ## charm-lint: `charmcraft analyse` on the built charm; fails on any finding README.md does not explain
 charm-lint: charm $(CHARMCRAFT_VENV)/bin/charmcraft
 	$(CHARMCRAFT_VENV)/bin/python charm/analyse.py $(CHARMCRAFT_VENV)/bin/charmcraft $(CHARM)
+	@# charm/charmcraft.yaml must load as a charmcraft project next to our metadata/config/actions.
+	@project=$$(mktemp -d) && cp charm/charmcraft.yaml metadata.yaml config.yaml actions.yaml $$project/ && \
+	  (cd $$project && $(CURDIR)/$(CHARMCRAFT_VENV)/bin/charmcraft expand-extensions >/dev/null 2>$$project/err) \
+	  || { cat $$project/err >&2; echo "FAIL: charm/charmcraft.yaml is not a valid charmcraft project" >&2; exit 1; }; \
+	  rm -rf $$project; echo "charm/charmcraft.yaml: valid charmcraft project"
 
 ## charmcraft-project: build/charmcraft-project, the committed tree laid out for `charmcraft pack`
 charmcraft-project:

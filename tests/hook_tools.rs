@@ -173,6 +173,7 @@ fn config_leadership_and_status_calls() {
             "application-version-set -- 2.6.12-1+deb12u4",
         ]
     );
+    assert!(recorder.calls().iter().all(|c| c.stdin.is_empty()));
 }
 
 #[test]
@@ -195,6 +196,9 @@ fn port_and_network_calls() {
 "#,
     );
     let info = tools.network_get("website", None).unwrap();
+    tools
+        .network_get("website", Some(&rel("website:4")))
+        .unwrap();
     assert_eq!(info.ingress_addresses, ["10.1.2.3"]);
     assert_eq!(info.egress_subnets, ["10.1.2.3/32"]);
     assert_eq!(info.bind_addresses[0].interface_name, "eth0");
@@ -217,11 +221,13 @@ fn port_and_network_calls() {
             "open-port icmp",
             "opened-ports --format=json",
             "network-get --format=json website",
+            "network-get --format=json -r website:4 website",
             "network-get --format=json -r reverseproxy:3 reverseproxy --ingress-address",
             "unit-get --format=json private-address",
             "unit-get --format=json public-address",
         ]
     );
+    assert!(recorder.calls().iter().all(|c| c.stdin.is_empty()));
 }
 
 #[test]
@@ -258,6 +264,7 @@ fn log_and_action_calls_put_free_text_after_double_dash() {
             "action-fail -- ",
         ]
     );
+    assert!(recorder.calls().iter().all(|c| c.stdin.is_empty()));
     let set = &recorder.calls()[6];
     assert_eq!(set.args, ["message= spaced = kept ", "stats.sessions=12"]);
 }

@@ -7,9 +7,10 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use haproxy_lb::charm::{run_action, run_hook_with};
+use haproxy_lb::charm::{ensure_installed, run_action, run_hook_with};
 use haproxy_lb::install::{haproxy_version, Installer};
 use haproxy_lb::juju::{Context, Dispatch, HookTools, Invocation};
+use haproxy_lb::reconcile::Settings;
 use support::{write_script, Recorder};
 
 const REAL_HAPROXY: &str = "/usr/sbin/haproxy";
@@ -31,6 +32,16 @@ fn context(recorder: &Recorder, dispatch_path: &str) -> Context {
     match Context::from_parts(&vars, &["/tmp/charm/dispatch".to_owned()]).unwrap() {
         Invocation::Juju(ctx) => *ctx,
         other => panic!("{other:?}"),
+    }
+}
+
+/// Paths under the test's scratch dir: nothing here may touch Debian's /etc/haproxy or /run.
+fn unused_settings(recorder: &Recorder) -> Settings {
+    let root = recorder.scratch().join("root");
+    Settings {
+        state_dir: root.join("var/lib/haproxy-lb"),
+        files_dir: root.join("etc/haproxy/haproxy-lb"),
+        haproxy: haproxy_lb::haproxy::Paths::under(&root),
     }
 }
 
@@ -70,18 +81,12 @@ fn already_installed_haproxy_is_not_reinstalled_and_its_version_is_reported() {
     let version = haproxy_version(Path::new(REAL_HAPROXY)).unwrap();
     assert!(version.as_str().starts_with("2."), "{version}");
 
-    run_hook_with(&context(&recorder, "hooks/install"), &tools, &installer).unwrap();
+    assert!(ensure_installed(&tools, &installer).unwrap());
 
     assert_eq!(apt_log(recorder.scratch()), Vec::<String>::new());
     assert_eq!(
         recorder.lines(),
-        [
-            format!("application-version-set -- {version}"),
-            format!(
-                "status-set --application=false waiting -- haproxy {version} installed; \
-                 no load-balancing configuration applied yet"
-            ),
-        ]
+        [format!("application-version-set -- {version}")]
     );
 }
 
@@ -101,7 +106,7 @@ fn absent_haproxy_is_installed_non_interactively() {
         haproxy,
     };
 
-    run_hook_with(&context(&recorder, "hooks/install"), &tools, &installer).unwrap();
+    assert!(ensure_installed(&tools, &installer).unwrap());
 
     let apt = apt_log(recorder.scratch());
     assert_eq!(apt.len(), 1, "{apt:?}");
@@ -120,8 +125,6 @@ fn absent_haproxy_is_installed_non_interactively() {
         [
             "status-set --application=false maintenance -- installing haproxy",
             "application-version-set -- 2.8.5-1ubuntu3",
-            "status-set --application=false waiting -- haproxy 2.8.5-1ubuntu3 installed; \
-             no load-balancing configuration applied yet",
         ]
     );
 }
@@ -138,10 +141,12 @@ fn failing_apt_get_blocks_with_the_reason_and_exits_zero() {
         haproxy: recorder.scratch().join("no-haproxy-here"),
     };
 
+    // The whole hook: a unit that cannot install HAProxy stops before the reconcile.
     run_hook_with(
         &context(&recorder, "hooks/config-changed"),
         &tools,
         &installer,
+        &unused_settings(&recorder),
     )
     .unwrap();
 
@@ -172,7 +177,13 @@ fn teardown_hooks_do_not_install() {
         haproxy: recorder.scratch().join("no-haproxy-here"),
     };
     for hook in ["hooks/stop", "hooks/remove"] {
-        run_hook_with(&context(&recorder, hook), &tools, &installer).unwrap();
+        run_hook_with(
+            &context(&recorder, hook),
+            &tools,
+            &installer,
+            &unused_settings(&recorder),
+        )
+        .unwrap();
     }
     assert!(apt_log(recorder.scratch()).is_empty());
     assert!(recorder.calls().is_empty());

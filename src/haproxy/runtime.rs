@@ -520,6 +520,189 @@ mod tests {
         assert_eq!(info.get("Pid").map(String::as_str), Some("42"));
     }
 
+    mod changes_table {
+        use super::super::*;
+        use crate::plan::*;
+
+        fn srv(name: &str, last: u8, weight: Option<u16>) -> Server {
+            Server {
+                name: ServerName::new(name).unwrap(),
+                host: Host::Ip(std::net::IpAddr::from([127, 0, 2, last])),
+                port: Port::new(8080).unwrap(),
+                weight,
+                check: true,
+                options: vec![],
+            }
+        }
+
+        fn base() -> LoadBalancerPlan {
+            let be = Backend {
+                name: ProxyName::new("be_web").unwrap(),
+                mode: Mode::Http,
+                balance: Some(Balance::RoundRobin),
+                stickiness: None,
+                health_check: None,
+                directives: vec![],
+                errorfiles: vec![],
+                servers: vec![srv("web-0", 1, None), srv("web-1", 2, Some(5))],
+            };
+            let fe = Frontend {
+                name: ProxyName::new("fe_web").unwrap(),
+                bind: Bind {
+                    host: None,
+                    port: Port::new(80).unwrap(),
+                },
+                mode: Mode::Http,
+                tls: None,
+                directives: vec![],
+                routes: vec![],
+                default_backend: Some(be.name.clone()),
+            };
+            LoadBalancerPlan {
+                global: GlobalSettings::default(),
+                frontends: vec![fe],
+                backends: vec![be],
+                userlists: vec![],
+                stats: None,
+                services: vec![],
+            }
+        }
+
+        fn n(text: &str) -> ProxyName {
+            ProxyName::new(text).unwrap()
+        }
+        fn s(text: &str) -> ServerName {
+            ServerName::new(text).unwrap()
+        }
+
+        #[test]
+        fn table() {
+            type Edit = fn(&mut LoadBalancerPlan);
+            let cases: Vec<(&str, Edit, Changes)> = vec![
+                ("identical plans", |_| {}, Changes::Unchanged),
+                (
+                    "only the services list differs (answers, not config)",
+                    |p| p.services.clear(),
+                    Changes::Unchanged,
+                ),
+                (
+                    "weight change goes through the socket",
+                    |p| p.backends[0].servers[0].weight = Some(50),
+                    Changes::Runtime(vec![RuntimeCommand::SetWeight {
+                        backend: n("be_web"),
+                        server: s("web-0"),
+                        weight: 50,
+                    }]),
+                ),
+                (
+                    "weight back to default is weight 1",
+                    |p| p.backends[0].servers[1].weight = None,
+                    Changes::Runtime(vec![RuntimeCommand::SetWeight {
+                        backend: n("be_web"),
+                        server: s("web-1"),
+                        weight: 1,
+                    }]),
+                ),
+                (
+                    "two weights give sorted commands",
+                    |p| {
+                        p.backends[0].servers[1].weight = Some(7);
+                        p.backends[0].servers[0].weight = Some(3);
+                    },
+                    Changes::Runtime(vec![
+                        RuntimeCommand::SetWeight {
+                            backend: n("be_web"),
+                            server: s("web-0"),
+                            weight: 3,
+                        },
+                        RuntimeCommand::SetWeight {
+                            backend: n("be_web"),
+                            server: s("web-1"),
+                            weight: 7,
+                        },
+                    ]),
+                ),
+                (
+                    "server address change reloads",
+                    |p| p.backends[0].servers[0].host = Host::Ip([127, 0, 2, 9].into()),
+                    Changes::Reload(vec![ReloadReason::ServerChanged(n("be_web"), s("web-0"))]),
+                ),
+                (
+                    "server added reloads with its name",
+                    |p| p.backends[0].servers.push(srv("web-2", 3, None)),
+                    Changes::Reload(vec![ReloadReason::ServerAdded(n("be_web"), s("web-2"))]),
+                ),
+                (
+                    "server removed reloads with its name",
+                    |p| {
+                        p.backends[0].servers.pop();
+                    },
+                    Changes::Reload(vec![ReloadReason::ServerRemoved(n("be_web"), s("web-1"))]),
+                ),
+                (
+                    "servers reordered reloads the backend",
+                    |p| p.backends[0].servers.reverse(),
+                    Changes::Reload(vec![ReloadReason::BackendChanged(n("be_web"))]),
+                ),
+                (
+                    "balance change reloads the backend",
+                    |p| p.backends[0].balance = Some(Balance::LeastConn),
+                    Changes::Reload(vec![ReloadReason::BackendChanged(n("be_web"))]),
+                ),
+                (
+                    "weight and balance together: the reload carries the weight",
+                    |p| {
+                        p.backends[0].balance = None;
+                        p.backends[0].servers[0].weight = Some(9);
+                    },
+                    Changes::Reload(vec![ReloadReason::BackendChanged(n("be_web"))]),
+                ),
+                (
+                    "frontend port change reloads",
+                    |p| p.frontends[0].bind.port = Port::new(8080).unwrap(),
+                    Changes::Reload(vec![ReloadReason::FrontendChanged(n("fe_web"))]),
+                ),
+                (
+                    "new frontend and backend",
+                    |p| {
+                        let mut be = p.backends[0].clone();
+                        be.name = n("be_api");
+                        let mut fe = p.frontends[0].clone();
+                        fe.name = n("fe_api");
+                        p.backends.push(be);
+                        p.frontends.push(fe);
+                    },
+                    Changes::Reload(vec![
+                        ReloadReason::FrontendAdded(n("fe_api")),
+                        ReloadReason::BackendAdded(n("be_api")),
+                    ]),
+                ),
+                (
+                    "everything removed",
+                    |p| {
+                        p.frontends.clear();
+                        p.backends.clear();
+                    },
+                    Changes::Reload(vec![
+                        ReloadReason::FrontendRemoved(n("fe_web")),
+                        ReloadReason::BackendRemoved(n("be_web")),
+                    ]),
+                ),
+                (
+                    "global maxconn change",
+                    |p| p.global.maxconn = 10,
+                    Changes::Reload(vec![ReloadReason::Global]),
+                ),
+            ];
+            for (name, edit, expected) in cases {
+                let old = base();
+                let mut new = base();
+                edit(&mut new);
+                assert_eq!(changes(&old, &new), expected, "{name}");
+            }
+        }
+    }
+
     #[test]
     fn runtime_commands_print_one_line_from_typed_names() {
         let cmd = RuntimeCommand::SetState {

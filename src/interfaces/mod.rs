@@ -6,6 +6,7 @@
 //! call hook tools themselves: gathering and writing is the hook's job, so parsing stays pure
 //! and testable.
 
+pub mod http;
 pub mod loadbalancer;
 
 use std::collections::BTreeMap;

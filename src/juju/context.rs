@@ -1050,4 +1050,41 @@ mod tests {
         assert_eq!(relation_event("install"), None);
         assert_eq!(relation_event("-relation-joined"), None);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_value_of_any_variable_gives_a_context_or_a_typed_error(
+                variable in prop::sample::select(vec![
+                    "JUJU_UNIT_NAME", "JUJU_MODEL_UUID", "JUJU_CHARM_DIR", "JUJU_VERSION",
+                    "JUJU_MACHINE_ID", "JUJU_DISPATCH_PATH", "JUJU_HOOK_NAME", "JUJU_RELATION",
+                    "JUJU_RELATION_ID", "JUJU_REMOTE_APP", "JUJU_REMOTE_UNIT",
+                    "JUJU_DEPARTING_UNIT", "JUJU_ACTION_NAME", "JUJU_ACTION_UUID",
+                ]),
+                value in "\\PC{0,30}",
+            ) {
+                let env = with(relation_env("website-relation-departed"), &[
+                    ("JUJU_DEPARTING_UNIT", "wordpress/1"),
+                    (variable, value.as_str()),
+                ]);
+                if let Err(err) = Context::from_parts(&env, &argv()) {
+                    // Every error names a variable (or argv[0]).
+                    let text = err.to_string();
+                    prop_assert!(text.contains("JUJU_") || text.contains("argv[0]"), "{}", text);
+                }
+            }
+
+            #[test]
+            fn juju_versions_round_trip(
+                major in 0u32..10, minor in 0u32..100, patch in 0u32..1000,
+                tag in prop::option::of("[a-z]{1,6}"), build in 0u32..10,
+            ) {
+                let v = JujuVersion { major, minor, tag, patch, build };
+                prop_assert_eq!(v.to_string().parse::<JujuVersion>().unwrap(), v);
+            }
+        }
+    }
 }

@@ -376,4 +376,40 @@ mod tests {
         }
         assert_eq!(PortRange::range(Protocol::Tcp, 2, 1), None);
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn parsers_never_panic(text in "\\PC{0,40}") {
+                let _ = text.parse::<AppName>();
+                let _ = text.parse::<UnitName>();
+                let _ = text.parse::<RelationId>();
+                let _ = text.parse::<PortRange>();
+            }
+
+            #[test]
+            fn unit_names_round_trip(app in "[a-z][a-z0-9]{0,8}(-[a-z][a-z0-9]{0,5}){0,2}", n in 0u64..100_000) {
+                let text = format!("{app}/{n}");
+                let unit: UnitName = text.parse().unwrap();
+                prop_assert_eq!(unit.to_string(), text);
+                prop_assert_eq!(unit.number(), n);
+            }
+
+            #[test]
+            fn relation_ids_round_trip(endpoint in "[a-z][a-z0-9_-]{0,20}", id in any::<u64>()) {
+                let rel = RelationId::new(&endpoint, id).unwrap();
+                prop_assert_eq!(rel.to_string().parse::<RelationId>().unwrap(), rel);
+            }
+
+            #[test]
+            fn port_ranges_round_trip(a in any::<u16>(), b in any::<u16>(), udp in any::<bool>()) {
+                let protocol = if udp { Protocol::Udp } else { Protocol::Tcp };
+                let range = PortRange::range(protocol, a.min(b), a.max(b)).unwrap();
+                prop_assert_eq!(range.to_string().parse::<PortRange>().unwrap(), range);
+            }
+        }
+    }
 }
