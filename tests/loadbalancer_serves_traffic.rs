@@ -281,7 +281,13 @@ fn sticky_requests_stay_on_one_unit_and_tls_is_terminated_with_the_requesters_ce
         json!({"protocol": "https", "port_mapping": {"40452": 48081},
         "tls_termination": true, "tls_cert": cert, "tls_key": key}),
     );
-    let (parsed, plan) = plan_for(&[tcp_sticky, http_sticky, https], certs.path());
+    let tls_tcp = request(
+        "tls-tcp",
+        json!({"protocol": "tcp", "port_mapping": {"40453": 46444},
+        "tls_termination": true, "tls_cert": cert, "tls_key": key}),
+    );
+    let (parsed, plan) = plan_for(&[tcp_sticky, http_sticky, https, tls_tcp], certs.path());
+    assert_eq!(parsed.files.len(), 2, "one PEM per terminated request");
     let pem = &parsed.files[0];
     let mode = std::fs::metadata(pem.path.as_str())
         .unwrap()
@@ -369,6 +375,20 @@ fn sticky_requests_stay_on_one_unit_and_tls_is_terminated_with_the_requesters_ce
     assert!(
         subject.contains("CN = lb.example"),
         "served certificate: {subject}"
+    );
+
+    // TLS terminated at layer 4: the unit gets the plain bytes.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("printf 'over tls\\n' | timeout 5 openssl s_client -quiet -connect 127.0.4.1:40453 2>/dev/null")
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        both_units()
+            .iter()
+            .any(|u| line.trim_end() == format!("{u} 46444 over tls")),
+        "{line:?}"
     );
 }
 
