@@ -1,128 +1,16 @@
-//! The demo `web` charm (`tests/charms/web`) run as Juju would run it: `dispatch` exec'd with
-//! a fresh environment, `JUJU_DISPATCH_PATH=hooks/<name>`, and hook tools on `PATH` (here small
-//! recording fakes, so this test does not need the simulator). Proves: the server starts on
-//! `unit-get private-address` and the `port` option, answers every path with the unit name,
-//! restarts on a port change, publishes `hostname`/`port` on `website`, and dies on `stop`.
-//! Loopback range of this work: 127.0.3.0/24, ports 30000-39999.
+//! The demo `web` charm (`tests/charms/web`) run as Juju would run it (see `webcharm`). Proves:
+//! the server starts on `unit-get private-address` and the `port` option, answers every path
+//! with the unit name, restarts on a port change, publishes `hostname`/`port` on `website`,
+//! and dies on `stop`.
+
+mod webcharm;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
+use webcharm::WebUnit;
 
 const ADDR: &str = "127.0.3.10";
-
-fn charm_source() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charms/web")
-}
-
-/// A copy of the charm plus fake hook tools, in a temp dir; kills the server on drop.
-struct Unit {
-    dir: tempfile::TempDir,
-}
-
-impl Unit {
-    fn new() -> Unit {
-        assert!(
-            Path::new("/usr/bin/python3").exists(),
-            "the web charm needs /usr/bin/python3 (apt-get install python3)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let charm = dir.path().join("charm");
-        std::fs::create_dir_all(&charm).unwrap();
-        for file in ["dispatch", "metadata.yaml", "config.yaml"] {
-            std::fs::copy(charm_source().join(file), charm.join(file)).unwrap();
-        }
-        let tools = dir.path().join("tools");
-        std::fs::create_dir_all(&tools).unwrap();
-        let calls = dir.path().join("calls");
-        let fake = |name: &str, body: &str| {
-            let path = tools.join(name);
-            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        };
-        let log = calls.display();
-        fake(
-            "unit-get",
-            &format!("echo \"unit-get $*\" >> {log}; echo '\"{ADDR}\"'"),
-        );
-        fake(
-            "config-get",
-            &format!(
-                "echo \"config-get $*\" >> {log}; cat {}",
-                dir.path().join("config.json").display()
-            ),
-        );
-        fake(
-            "relation-ids",
-            &format!("echo \"relation-ids $*\" >> {log}; echo '[\"website:3\"]'"),
-        );
-        fake(
-            "relation-set",
-            &format!("echo \"relation-set $* $(cat)\" >> {log}"),
-        );
-        fake("status-set", &format!("echo \"status-set $*\" >> {log}"));
-        fake("juju-log", &format!("echo \"juju-log $*\" >> {log}"));
-        Unit { dir }
-    }
-
-    fn config(&self, port: u16, service_name: &str) {
-        std::fs::write(
-            self.dir.path().join("config.json"),
-            format!("{{\"port\": {port}, \"service_name\": \"{service_name}\"}}\n"),
-        )
-        .unwrap();
-    }
-
-    fn hook(&self, name: &str) {
-        let charm = self.dir.path().join("charm");
-        let mut cmd = Command::new(charm.join("dispatch"));
-        cmd.env_clear()
-            .env(
-                "PATH",
-                format!("{}:/usr/bin:/bin", self.dir.path().join("tools").display()),
-            )
-            .env("JUJU_DISPATCH_PATH", format!("hooks/{name}"))
-            .env("JUJU_HOOK_NAME", name)
-            .env("JUJU_UNIT_NAME", "web/1")
-            .env("JUJU_CHARM_DIR", &charm)
-            .current_dir(&charm);
-        if name.starts_with("website-relation") {
-            cmd.env("JUJU_RELATION", "website")
-                .env("JUJU_RELATION_ID", "website:3");
-        }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{name}: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn calls(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("calls")).unwrap_or_default()
-    }
-
-    fn pid(&self) -> Option<i32> {
-        std::fs::read_to_string(self.dir.path().join("charm/server.pid"))
-            .ok()
-            .and_then(|p| p.trim().parse().ok())
-    }
-}
-
-impl Drop for Unit {
-    fn drop(&mut self) {
-        if let Some(pid) = self.pid() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-}
 
 fn get(port: u16, path: &str) -> std::io::Result<String> {
     let mut s = TcpStream::connect((ADDR, port))?;
@@ -135,7 +23,7 @@ fn get(port: u16, path: &str) -> std::io::Result<String> {
 
 #[test]
 fn web_charm_serves_its_unit_name_and_follows_config() {
-    let unit = Unit::new();
+    let unit = WebUnit::new("web/1", ADDR);
     unit.config(30310, "");
     unit.hook("install");
     let reply = get(30310, "/anything/at/all").unwrap();
@@ -172,13 +60,20 @@ fn web_charm_serves_its_unit_name_and_follows_config() {
         "{calls}"
     );
 
-    // The relation hooks publish on their own relation.
+    // The relation hooks publish on their own relation; an emptied service_name is deleted.
+    unit.config(30311, "");
     unit.hook("website-relation-joined");
     assert!(
-        unit.calls().contains(r#"relation-set --file - {"hostname": "127.0.3.10", "port": "30311", "service_name": "web_service"}"#),
+        unit.calls().contains(
+            r#"relation-set --file - {"hostname": "127.0.3.10", "port": "30311", "service_name": ""}"#
+        ),
         "{}",
         unit.calls()
     );
+    let bag = unit.bag();
+    assert_eq!(bag.get("port").map(String::as_str), Some("30311"));
+    assert_eq!(bag.get("hostname").map(String::as_str), Some(ADDR));
+    assert!(!bag.contains_key("service_name"));
 
     // stop kills it.
     let pid = unit.pid().unwrap();

@@ -50,6 +50,30 @@ pub enum ApplyError {
     },
 }
 
+/// Check `plan` with `haproxy -c` without installing or touching anything live: the rendered
+/// text goes to a scratch file beside the candidate and is removed afterwards. Used to find
+/// which service of a refused candidate HAProxy objects to.
+pub fn check(paths: &Paths, plan: &LoadBalancerPlan) -> Result<Vec<String>, ApplyError> {
+    let files = paths.runtime_files()?;
+    let text = render(plan, &files)?;
+    let scratch = paths.candidate.with_extension("check");
+    if let Some(dir) = scratch.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| ConfigError::Io {
+            action: "creating",
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::write(&scratch, text.as_bytes()).map_err(|source| ConfigError::Io {
+        action: "writing",
+        path: scratch.clone(),
+        source,
+    })?;
+    let result = config::validate(&paths.haproxy_bin, &scratch);
+    let _ = std::fs::remove_file(&scratch);
+    Ok(result?)
+}
+
 /// Make HAProxy serve `plan`, or leave it as it was and say why.
 pub fn apply(service: &Service, plan: &LoadBalancerPlan) -> Result<ApplyOutcome, ApplyError> {
     let paths = &service.paths;

@@ -65,12 +65,14 @@ pub struct Rejection {
 }
 
 impl fmt::Display for Rejection {
+    /// `<unit or config>: [<service>: ]<field> <problem>`, the form `spec/http.md` §9 item 25
+    /// and §8 D show (`web/2: port 'http' is not a number 1-65535`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.source)?;
         if let Some(service) = &self.service {
-            write!(f, "service {service}: ")?;
+            write!(f, "{service}: ")?;
         }
-        write!(f, "{}: {}", self.field, self.reason)
+        write!(f, "{} {}", self.field, self.reason)
     }
 }
 
@@ -590,11 +592,8 @@ mod tests {
             },
             service: None,
             field: "port".into(),
-            reason: "'http' is not a port number 1-65535".into(),
+            reason: "'http' is not a number 1-65535".into(),
         };
-        assert_eq!(
-            r.to_string(),
-            "web/2: port: 'http' is not a port number 1-65535"
-        );
+        assert_eq!(r.to_string(), "web/2: port 'http' is not a number 1-65535");
     }
 }

@@ -11,12 +11,13 @@
 
 pub mod files;
 pub mod gather;
+pub mod isolate;
 mod publish;
 mod services_option;
 mod status;
 
 use crate::charm_config::{self, EffectiveConfig};
-use crate::haproxy::{self, ApplyError, ApplyOutcome, Service};
+use crate::haproxy::{self, ApplyError, ApplyOutcome, ConfigError, Service};
 use crate::interfaces::http::{reverseproxy, GeneratedFile};
 use crate::interfaces::loadbalancer::{self, LbSettings};
 use crate::juju::{Context, HookTools, ToolError};
@@ -84,11 +85,23 @@ pub fn reconcile(
     config_problems.extend(services.problem);
 
     let requests = collect_requests(ctx, settings, &model, &config, &services.entries)?;
-    let (plan, build_rejections) = build_plan(&config, &requests);
+    let (mut plan, mut build_rejections) = build_plan(&config, &requests, &[]);
     write_files(settings, &requests)?;
 
     let service = Service::new(settings.haproxy.clone());
-    let applied = haproxy::apply(&service, &plan);
+    let mut applied = haproxy::apply(&service, &plan);
+    if let Err(ApplyError::Config(ConfigError::Rejected { .. })) = &applied {
+        let refused = isolate::refused(&settings.haproxy, &plan);
+        if !refused.is_empty() {
+            tracing::warn!(
+                count = refused.len(),
+                "haproxy refused some services; applying the rest"
+            );
+            (plan, build_rejections) = build_plan(&config, &requests, &refused);
+            build_rejections.extend(refused);
+            applied = haproxy::apply(&service, &plan);
+        }
+    }
     let applied_ok = applied.is_ok();
     match &applied {
         Ok(ApplyOutcome::Unchanged) => tracing::debug!("haproxy.cfg unchanged"),
@@ -170,7 +183,13 @@ fn collect_requests(
     Ok(Requests { http, lb })
 }
 
-fn build_plan(config: &EffectiveConfig, requests: &Requests) -> (LoadBalancerPlan, Vec<Rejection>) {
+/// Build the plan from every request except the `excluded` ones (matched by source and
+/// service).
+fn build_plan(
+    config: &EffectiveConfig,
+    requests: &Requests,
+    excluded: &[Rejection],
+) -> (LoadBalancerPlan, Vec<Rejection>) {
     let (stats, userlists) = match &config.monitoring {
         Some(monitoring) => {
             let (stats, userlist) = monitoring.plan_parts(None);
@@ -190,6 +209,11 @@ fn build_plan(config: &EffectiveConfig, requests: &Requests) -> (LoadBalancerPla
         .requests
         .iter()
         .chain(&requests.lb.requests)
+        .filter(|r| {
+            !excluded
+                .iter()
+                .any(|x| x.source == r.source && x.service.as_deref() == Some(&r.service))
+        })
         .cloned()
         .collect();
     plan::build(inputs, all)

@@ -8,6 +8,17 @@
 //! Pure functions over snapshots and config values: nothing here calls hook tools, writes files
 //! or touches HAProxy. Files the plan needs (certificates, error responses) are returned as
 //! [`GeneratedFile`]s for the caller to write.
+//!
+//! How a reconcile uses it:
+//! 1. `reverseproxy::parse_config_services(config["services"])`: on `Err`, block the unit with
+//!    the message and keep the last valid entries (§3 step 1).
+//! 2. `reverseproxy::parse(&Inputs { .. })` with every `reverseproxy` snapshot (broken relations
+//!    and departed units left out): requests in precedence order, rejections, files.
+//! 3. Write `Outcome::files` (mode as given), then `plan::build` with these requests after the
+//!    config's and before other interfaces', render, `haproxy -c`, install.
+//! 4. For each `website` snapshot: `website::website_bag(&plan, &outcome, &snapshot)`; for each
+//!    `reverseproxy` snapshot: `website::reverseproxy_bag(public_address, default_cert_pem)`;
+//!    write `website::changes(local_bag, desired, &KEYS)` with `relation-set --file -`.
 
 pub mod base64;
 pub mod reverseproxy;

@@ -231,12 +231,17 @@ impl Registry {
     }
 }
 
+/// A bag value; an empty string means absent (§1: Juju deletes the key).
+fn value<'b>(bag: &'b Bag, key: &str) -> Option<&'b String> {
+    bag.get(key).filter(|v| !v.is_empty())
+}
+
 /// A backend address from a bag: `private-address`, then `ingress-address`, then `hostname`,
 /// the first present and valid (§1).
 fn address(bag: &Bag) -> Option<Host> {
     ["private-address", "ingress-address", "hostname"]
         .iter()
-        .filter_map(|key| bag.get(*key))
+        .filter_map(|key| value(bag, key))
         .find_map(|value| Host::parse(value).ok())
 }
 
@@ -297,11 +302,11 @@ pub fn parse(inputs: &Inputs) -> Outcome {
                     tracing::debug!(unit = %unit.name, key = %show(key), "ignoring unknown reverseproxy key");
                 }
             }
-            if let Some(text) = unit.bag.get("services") {
+            if let Some(text) = value(&unit.bag, "services") {
                 unit_services(&mut registry, &mut out, text, &source);
                 continue;
             }
-            if let Some(text) = unit.bag.get("all_services") {
+            if let Some(text) = value(&unit.bag, "all_services") {
                 upstream_services(&mut registry, &mut out, &unit, text, &source);
             }
             let app = if relation.remote_app.is_empty() {
@@ -348,6 +353,12 @@ pub fn parse(inputs: &Inputs) -> Outcome {
     // Steps 6 and 7: servers, then requests in precedence order.
     for (index, merged) in registry.merged.into_iter().enumerate() {
         let name = merged.entry.name.to_string();
+        if merged.entry.servers.is_empty()
+            && merged.entry.backends.iter().all(|b| b.servers.is_empty())
+        {
+            tracing::info!(service = %name, "service has no servers; not rendered and claims nothing");
+            continue;
+        }
         if auto_rejected.contains(&index) {
             out.rejections.push(reject(
                 &merged.source,
@@ -355,12 +366,6 @@ pub fn parse(inputs: &Inputs) -> Outcome {
                 "service_port",
                 format!("no automatic port is left above {base}"),
             ));
-            continue;
-        }
-        if merged.entry.servers.is_empty()
-            && merged.entry.backends.iter().all(|b| b.servers.is_empty())
-        {
-            tracing::info!(service = %name, "service has no servers; not rendered and claims nothing");
             continue;
         }
         match service_request(inputs, merged) {
@@ -435,7 +440,15 @@ fn upstream_services(
         return;
     };
     for item in &items {
-        let (mut entry, _) = match parse_entry(item, Trust::Relation) {
+        // crts/errorfiles are dropped before validation: an upstream's certificate directory or
+        // a bad error file must not cost us the service (classic leaked them here).
+        let mut item = item.clone();
+        if let Some(map) = item.as_mapping_mut() {
+            for key in ["crts", "errorfiles", "error_files"] {
+                map.remove(key);
+            }
+        }
+        let (mut entry, _) = match parse_entry(&item, Trust::Relation) {
             Ok(parsed) => parsed,
             Err(e) => {
                 out.rejections.push(entry_rejection(
@@ -491,8 +504,6 @@ fn upstream_services(
         for backend in &mut entry.backends {
             through_upstream(&mut backend.servers);
         }
-        entry.crts.clear();
-        entry.errorfiles.clear();
         registry.add(entry, Origin::Http, source);
     }
 }
@@ -502,7 +513,7 @@ fn upstream_services(
 fn plain_unit(registry: &mut Registry, out: &mut Outcome, p: &PlainUnit) {
     let bag = &p.unit.bag;
     let unit = p.unit.name.as_str();
-    let Some(port_text) = bag.get("port") else {
+    let Some(port_text) = value(bag, "port") else {
         tracing::info!(unit, "waiting for the unit to send its port");
         return;
     };
@@ -529,7 +540,7 @@ fn plain_unit(registry: &mut Registry, out: &mut Outcome, p: &PlainUnit) {
             targets.push(name.to_owned());
         }
     };
-    if let Some(wanted) = bag.get("service_name") {
+    if let Some(wanted) = value(bag, "service_name") {
         if !registry.exists(wanted) {
             out.rejections.push(reject(
                 &p.source,
@@ -564,7 +575,8 @@ fn plain_unit(registry: &mut Registry, out: &mut Outcome, p: &PlainUnit) {
                     &p.source,
                     None,
                     "service_name",
-                    "no service to attach to".to_owned(),
+                    "matches no service, and there is no default service: no service to attach to"
+                        .to_owned(),
                 ));
                 return;
             }
@@ -608,7 +620,7 @@ fn extended_data(
     source: &Source,
     out: &mut Outcome,
 ) -> Vec<(ServerName, Host, Port)> {
-    let Some(text) = bag.get("extended_data") else {
+    let Some(text) = value(bag, "extended_data") else {
         return Vec::new();
     };
     let items = match serde_json::from_str::<serde_json::Value>(text) {
@@ -753,7 +765,7 @@ fn service_request(inputs: &Inputs, merged: Merged) -> Result<Built, Box<Rejecti
                 None => {
                     return Err(fail(
                         "crts",
-                        "crts DEFAULT but no ssl_cert configured".to_owned(),
+                        "DEFAULT but no ssl_cert configured".to_owned(),
                     ))
                 }
             },

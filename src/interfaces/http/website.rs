@@ -35,7 +35,10 @@ fn rendered<'a>(plan: &LoadBalancerPlan, outcome: &'a Outcome) -> Vec<&'a Publis
 
 /// The `service_name` every consumer unit asks for, when they all ask for the same one.
 fn requested(relation: &RelationSnapshot) -> Option<&str> {
-    let mut names = relation.units.iter().map(|u| u.bag.get("service_name"));
+    let mut names = relation
+        .units
+        .iter()
+        .map(|u| u.bag.get("service_name").filter(|n| !n.is_empty()));
     let first = names.next()??;
     names.all(|n| n == Some(first)).then_some(first.as_str())
 }

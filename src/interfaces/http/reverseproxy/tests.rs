@@ -287,7 +287,7 @@ backend app
 #[test]
 fn example_c_upstream_servers_without_options_use_server_options_and_drop_crts() {
     let pem = base64::encode(b"-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nB\n-----END PRIVATE KEY-----\n");
-    let all = format!("[{{service_name: app, service_port: 81, server_options: [check inter 2s], crts: ['{pem}'], servers: [[a, 10.0.1.9, 8080]]}}]");
+    let all = format!("[{{service_name: app, service_port: 81, server_options: [check inter 2s], crts: ['{pem}', /etc/haproxy/certs], errorfiles: [{{http_status: 999, content: x}}], servers: [[a, 10.0.1.9, 8080]]}}]");
     let out = run(
         "",
         vec![rel(
@@ -300,6 +300,7 @@ fn example_c_upstream_servers_without_options_use_server_options_and_drop_crts()
         )],
     );
     assert!(described(&out, "app").contains("server lb-0-81 10.0.0.5:81 check inter 2s\n"));
+    assert_eq!(messages(&out), Vec::<String>::new());
     assert!(out.files.is_empty());
     assert!(out.requests[0].frontends[0].tls.is_none());
 }
@@ -338,8 +339,8 @@ fn example_d_bad_input_is_confined() {
     );
     let msgs = messages(&out);
     assert_eq!(msgs.len(), 2, "{msgs:?}");
-    assert_eq!(msgs[0], "x/0: service evil: service_options: 'lua-load x.lua' is not an allow-listed HAProxy directive (http.md §5)");
-    assert_eq!(msgs[1], "web/2: port: 'http' is not a number 1-65535");
+    assert_eq!(msgs[0], "x/0: evil: service_options 'lua-load x.lua' is not an allow-listed HAProxy directive (http.md §5)");
+    assert_eq!(msgs[1], "web/2: port 'http' is not a number 1-65535");
     // A unchanged.
     assert_eq!(
         server_names(&out, "haproxy_service", "haproxy_service"),
@@ -428,10 +429,7 @@ fn checklist_4_units_without_port_or_address_wait_silently() {
         );
         assert_eq!(
             messages(&out),
-            [format!(
-                "web/7: port: {} is not a number 1-65535",
-                show(bad)
-            )]
+            [format!("web/7: port {} is not a number 1-65535", show(bad))]
         );
     }
 }
@@ -515,7 +513,7 @@ fn checklist_5_service_name_sitenames_and_app_matching() {
     assert_eq!(server_names(&out, "main", "main"), ["other-0-8080"]);
     assert_eq!(
         messages(&out),
-        ["bad/0: service_name: 'nope' names no service"]
+        ["bad/0: service_name 'nope' names no service"]
     );
 }
 
@@ -563,7 +561,7 @@ fn checklist_5_no_service_to_attach_to() {
     );
     assert_eq!(
         messages(&out),
-        ["web/0: service_name: no service to attach to"]
+        ["web/0: service_name matches no service, and there is no default service: no service to attach to"]
     );
     assert!(out.requests.is_empty());
 }
@@ -598,7 +596,7 @@ fn checklist_5_extended_data_adds_numbered_servers() {
     );
     assert_eq!(
         messages(&out),
-        ["kubeapi/0: extended_data[2]: has no valid address"]
+        ["kubeapi/0: extended_data[2] has no valid address"]
     );
     let out = run(
         DEFAULT_SERVICES,
@@ -681,7 +679,7 @@ fn checklist_7_services_sender_is_never_a_plain_unit() {
     );
     assert_eq!(
         messages(&out),
-        ["web/0: services: is not a YAML list of mappings"]
+        ["web/0: services is not a YAML list of mappings"]
     );
 }
 
@@ -936,7 +934,7 @@ fn checklist_19_certificates() {
     );
     assert_eq!(
         messages(&out),
-        ["m/0: service m: crts: crts DEFAULT but no ssl_cert configured"]
+        ["m/0: m: crts DEFAULT but no ssl_cert configured"]
     );
     // EXTERNAL waits for its file; a relation directory path is refused.
     let ext =
@@ -1156,4 +1154,43 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn ipv6_units_and_binds_are_bracketed() {
+    let config =
+        "- {service_name: v6, service_host: '::', service_port: 8443, server_options: check}\n";
+    let out = run(
+        config,
+        vec![rel(
+            1,
+            "web",
+            vec![unit(
+                "web/0",
+                &[("private-address", "fd00::11"), ("port", "8080")],
+            )],
+        )],
+    );
+    assert_eq!(
+        described(&out, "v6"),
+        "frontend haproxy-lb-0-8443\n    bind [::]:8443\n    default_backend v6\nbackend v6\n    server web-0-8080 [fd00::11]:8080 check\n"
+    );
+}
+
+#[test]
+fn wildcard_bind_host_listens_everywhere() {
+    let config = "- {service_name: any, service_host: '*', service_port: 81}\n";
+    let out = run(
+        config,
+        vec![rel(
+            1,
+            "web",
+            vec![unit(
+                "web/0",
+                &[("private-address", "10.0.0.1"), ("port", "80")],
+            )],
+        )],
+    );
+    assert_eq!(out.requests[0].frontends[0].bind.to_string(), ":81");
+    assert_eq!(out.published[0].host, BindHost::Any);
 }
