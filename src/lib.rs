@@ -6,8 +6,13 @@
 //! answers go back through `juju`. Dependencies point one way: `interfaces` never use `haproxy`,
 //! `haproxy` never uses `interfaces` or `juju`.
 
+pub mod charm;
+pub mod charm_config;
 pub mod haproxy;
+pub mod install;
 pub mod interfaces;
 pub mod juju;
+pub mod logging;
 pub mod plan;
+pub mod reconcile;
 pub mod render;

@@ -6,6 +6,9 @@
 //! call hook tools themselves: gathering and writing is the hook's job, so parsing stays pure
 //! and testable.
 
+pub mod http;
+pub mod loadbalancer;
+
 use std::collections::BTreeMap;
 
 /// A relation bag: string keys to string values; an empty value never appears.

@@ -7,7 +7,7 @@
 //! are all empty is not rendered and claims nothing.
 
 use super::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What `build` needs besides the requests.
 pub struct PlanInputs {
@@ -25,13 +25,18 @@ pub fn build(
     let mut frontends: Vec<Frontend> = Vec::new();
     let mut backends: Vec<Backend> = Vec::new();
     let mut services = Vec::new();
-    let mut ports: BTreeSet<u16> = BTreeSet::new();
-    let mut names: BTreeSet<ProxyName> = BTreeSet::new();
+    // Who holds each port and name, for messages that name both sides (`http.md` §9 item 15).
+    let mut ports: BTreeMap<u16, String> = BTreeMap::new();
+    let mut names: BTreeMap<ProxyName, String> = BTreeMap::new();
     if let Some(stats) = &inputs.stats {
-        ports.insert(stats.bind.port.get());
+        ports.insert(stats.bind.port.get(), "the stats listener".to_owned());
+        names.insert(
+            StatsListener::frontend_name(),
+            "the stats listener".to_owned(),
+        );
     }
     for ul in &inputs.userlists {
-        names.insert(ul.name.clone());
+        names.insert(ul.name.clone(), format!("userlist {}", ul.name));
     }
 
     for request in requests {
@@ -45,16 +50,17 @@ pub fn build(
             field: field.to_owned(),
             reason,
         };
+        let holder = format!("service {} ({})", request.service, request.source);
         let mut own_ports = BTreeSet::new();
         let clash_port = request.frontends.iter().find_map(|fe| {
             let p = fe.bind.port.get();
-            (ports.contains(&p) || !own_ports.insert(p)).then_some(p)
+            match ports.get(&p) {
+                Some(other) => Some((p, other.clone())),
+                None => (!own_ports.insert(p)).then(|| (p, "another of its frontends".into())),
+            }
         });
-        if let Some(port) = clash_port {
-            rejections.push(reject(
-                "port",
-                format!("port {port} is already used by another service"),
-            ));
+        if let Some((port, other)) = clash_port {
+            rejections.push(reject("port", format!("{port} is already used by {other}")));
             continue;
         }
         let mut own_names = BTreeSet::new();
@@ -63,16 +69,20 @@ pub fn build(
             .iter()
             .map(|f| &f.name)
             .chain(request.backends.iter().map(|b| &b.name))
-            .find(|n| names.contains(*n) || !own_names.insert((*n).clone()));
-        if let Some(name) = clash_name {
+            .find_map(|n| match names.get(n) {
+                Some(other) => Some((n.clone(), other.clone())),
+                None => (!own_names.insert(n.clone()))
+                    .then(|| (n.clone(), "another of its own sections".into())),
+            });
+        if let Some((name, other)) = clash_name {
             rejections.push(reject(
                 "name",
-                format!("name '{name}' is already used by another service"),
+                format!("'{name}' is already used by {other}"),
             ));
             continue;
         }
-        ports.extend(own_ports);
-        names.extend(own_names);
+        ports.extend(own_ports.into_iter().map(|p| (p, holder.clone())));
+        names.extend(own_names.into_iter().map(|n| (n, holder.clone())));
         services.push(PlannedService {
             origin: request.origin,
             source: request.source.clone(),
@@ -95,4 +105,217 @@ pub fn build(
         services,
     };
     (plan, rejections)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(
+        service: &str,
+        unit: &str,
+        port: u16,
+        backend: &str,
+        servers: usize,
+    ) -> ServiceRequest {
+        let name = |n: &str| ProxyName::new(n).unwrap();
+        ServiceRequest {
+            origin: Origin::Http,
+            source: Source::Unit {
+                relation: "reverseproxy:1".into(),
+                unit: unit.into(),
+            },
+            service: service.into(),
+            frontends: vec![Frontend {
+                name: name(&format!("fe-{service}")),
+                bind: Bind {
+                    host: None,
+                    port: Port::new(port).unwrap(),
+                },
+                mode: Mode::Http,
+                tls: None,
+                directives: vec![],
+                routes: vec![],
+                default_backend: Some(name(backend)),
+            }],
+            backends: vec![Backend {
+                name: name(backend),
+                mode: Mode::Http,
+                balance: None,
+                stickiness: None,
+                health_check: None,
+                directives: vec![],
+                errorfiles: vec![],
+                servers: (0..servers)
+                    .map(|i| Server {
+                        name: ServerName::new(&format!("s{i}")).unwrap(),
+                        host: Host::parse("127.0.0.1").unwrap(),
+                        port: Port::new(8000).unwrap(),
+                        weight: None,
+                        check: true,
+                        options: vec![],
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
+    fn inputs() -> PlanInputs {
+        PlanInputs {
+            global: GlobalSettings::default(),
+            userlists: vec![],
+            stats: None,
+        }
+    }
+
+    #[test]
+    fn a_later_port_claim_is_rejected_naming_the_holder() {
+        let (plan, rejections) = build(
+            inputs(),
+            vec![
+                request("app", "web/0", 80, "be-app", 1),
+                request("api", "api/0", 80, "be-api", 1),
+            ],
+        );
+        assert_eq!(plan.services.len(), 1);
+        assert_eq!(
+            rejections
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["api/0: api: port 80 is already used by service app (web/0)"]
+        );
+    }
+
+    #[test]
+    fn a_later_backend_name_claim_is_rejected_naming_the_holder() {
+        let (plan, rejections) = build(
+            inputs(),
+            vec![
+                request("app", "web/0", 80, "shared", 1),
+                request("api", "api/0", 81, "shared", 1),
+            ],
+        );
+        assert_eq!(plan.backends.len(), 1);
+        assert_eq!(
+            rejections[0].to_string(),
+            "api/0: api: name 'shared' is already used by service app (web/0)"
+        );
+    }
+
+    #[test]
+    fn a_service_without_servers_claims_nothing() {
+        let (plan, rejections) = build(
+            inputs(),
+            vec![
+                request("empty", "web/0", 80, "be-empty", 0),
+                request("app", "api/0", 80, "be-app", 2),
+            ],
+        );
+        assert!(rejections.is_empty(), "{rejections:?}");
+        assert_eq!(plan.frontends.len(), 1);
+        assert_eq!(plan.frontends[0].bind.port.get(), 80);
+    }
+
+    #[test]
+    fn output_is_sorted_whatever_the_request_order() {
+        let a = request("a", "web/0", 81, "be-a", 1);
+        let b = request("b", "web/1", 82, "be-b", 1);
+        let (one, _) = build(inputs(), vec![a.clone(), b.clone()]);
+        let (two, _) = build(inputs(), vec![b, a]);
+        assert_eq!(one.frontends, two.frontends);
+        assert_eq!(one.backends, two.backends);
+    }
+}
+
+/// The engine's own checks: the stats listener's reservations and byte-stable output.
+#[cfg(test)]
+mod engine_tests {
+    use super::*;
+
+    fn name(text: &str) -> ProxyName {
+        ProxyName::new(text).unwrap()
+    }
+
+    fn request(id: &str, port: u16, servers: usize) -> ServiceRequest {
+        let backend = Backend {
+            name: name(&format!("be_{id}")),
+            mode: Mode::Http,
+            balance: None,
+            stickiness: None,
+            health_check: None,
+            directives: vec![],
+            errorfiles: vec![],
+            servers: (0..servers)
+                .map(|i| Server {
+                    name: ServerName::new(&format!("{id}-{i}")).unwrap(),
+                    host: Host::Ip([127, 0, 2, 1].into()),
+                    port: Port::new(8000).unwrap(),
+                    weight: None,
+                    check: true,
+                    options: vec![],
+                })
+                .collect(),
+        };
+        ServiceRequest {
+            origin: Origin::Config,
+            source: Source::Config {
+                option: "services".into(),
+            },
+            service: id.into(),
+            frontends: vec![Frontend {
+                name: name(&format!("fe_{id}")),
+                bind: Bind {
+                    host: None,
+                    port: Port::new(port).unwrap(),
+                },
+                mode: Mode::Http,
+                tls: None,
+                directives: vec![],
+                routes: vec![],
+                default_backend: Some(backend.name.clone()),
+            }],
+            backends: vec![backend],
+        }
+    }
+
+    fn inputs(stats_port: Option<u16>) -> PlanInputs {
+        PlanInputs {
+            global: GlobalSettings::default(),
+            userlists: vec![],
+            stats: stats_port.map(|p| StatsListener {
+                bind: Bind {
+                    host: None,
+                    port: Port::new(p).unwrap(),
+                },
+                userlist: name("ul_stats"),
+                allowed: vec![],
+                refresh_s: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn output_is_sorted_and_identical_for_identical_input() {
+        let requests = || vec![request("zeta", 81, 1), request("alpha", 80, 2)];
+        let (a, rejections) = build(inputs(None), requests());
+        assert!(rejections.is_empty());
+        let names: Vec<&str> = a.frontends.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, vec!["fe_alpha", "fe_zeta"]);
+        let (b, _) = build(inputs(None), requests());
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_stats_port_and_frontend_name_are_reserved() {
+        let mut clash = request("x", 90, 1);
+        clash.frontends[0].name = StatsListener::frontend_name();
+        let (plan, rejections) = build(
+            inputs(Some(10000)),
+            vec![request("a", 10000, 1), clash, request("ok", 91, 1)],
+        );
+        assert_eq!(rejections.len(), 2, "{rejections:?}");
+        assert_eq!(plan.frontends.len(), 1);
+        assert_eq!(plan.frontends[0].name.as_str(), "fe_ok");
+    }
 }

@@ -65,12 +65,14 @@ pub struct Rejection {
 }
 
 impl fmt::Display for Rejection {
+    /// `<unit or config>: [<service>: ]<field> <problem>`, the form `spec/http.md` §9 item 25
+    /// and §8 D show (`web/2: port 'http' is not a number 1-65535`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.source)?;
         if let Some(service) = &self.service {
-            write!(f, "service {service}: ")?;
+            write!(f, "{service}: ")?;
         }
-        write!(f, "{}: {}", self.field, self.reason)
+        write!(f, "{} {}", self.field, self.reason)
     }
 }
 
@@ -189,6 +191,29 @@ pub struct HealthCheck {
     pub interval_s: u32,
     pub fall: u32,
     pub rise: u32,
+    /// Explicit probes, each on its own port, all of which must pass for the server to be up
+    /// (loadbalancer `health_checks`, `spec/loadbalancer.md` §2; HAProxy 2.2+ `tcp-check` /
+    /// `http-check connect port <p> [ssl]` sequences). Empty: the single check described by
+    /// `path` on the server's own port.
+    pub probes: Vec<Probe>,
+}
+
+/// One health probe of a server, on a port that may differ from the traffic port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    pub port: Port,
+    pub kind: ProbeKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ProbeKind {
+    /// A TCP connect (L4) check.
+    Connect,
+    /// `GET <path>` over plain HTTP; any 2xx/3xx status passes.
+    Http { path: HttpPath },
+    /// `GET <path>` over TLS without certificate verification (`ssl verify none`): backends
+    /// such as kube-apiserver serve only TLS on the checked port (`spec/loadbalancer.md` §7).
+    Https { path: HttpPath },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -236,6 +261,160 @@ pub struct GlobalSettings {
     pub default_mode: Mode,
     /// Allow-listed `option ...` lines for `defaults`.
     pub default_options: Vec<Directive>,
+    /// `option <name>` lines for `defaults` from the `default_options` charm option: the names
+    /// are an enum, so nothing else can be printed (`option httplog`, `option redispatch`...).
+    pub default_option_names: Vec<ProxyOption>,
+    /// `retries` in `defaults` (connection attempts to a server before giving up).
+    pub retries: u32,
+    /// TLS bind options added after `ssl-min-ver TLSv1.2` in `ssl-default-bind-options`.
+    pub bind_options: Vec<TlsBindOption>,
+}
+
+impl Default for GlobalSettings {
+    /// The classic charm's defaults (`config.yaml`): maxconn 4096, `hard-stop-after 5m`,
+    /// `queue 20000, client 50000, connect 5000, server 50000`, httplog/dontlognull/redispatch.
+    fn default() -> Self {
+        let time = |t: &str| {
+            TimeValue::new(t).unwrap_or_else(|e| unreachable!("built-in time value {t}: {e}"))
+        };
+        GlobalSettings {
+            maxconn: 4096,
+            hard_stop_after: time("5m"),
+            timeouts: vec![
+                (TimeoutName::Queue, time("20000")),
+                (TimeoutName::Client, time("50000")),
+                (TimeoutName::Connect, time("5000")),
+                (TimeoutName::Server, time("50000")),
+            ],
+            default_mode: Mode::Http,
+            default_options: Vec::new(),
+            default_option_names: vec![
+                ProxyOption::Httplog,
+                ProxyOption::Dontlognull,
+                ProxyOption::Redispatch,
+            ],
+            retries: 3,
+            bind_options: vec![TlsBindOption::NoTlsTickets],
+        }
+    }
+}
+
+/// The `option` names the `default_options` charm option may list (an allow-list, no free
+/// text). `httplog`/`tcplog` follow the proxy's mode when rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum ProxyOption {
+    Httplog,
+    Tcplog,
+    Dontlognull,
+    Redispatch,
+    Forwardfor,
+    HttpServerClose,
+    HttpKeepAlive,
+    Abortonclose,
+    LogHealthChecks,
+    Tcpka,
+    Clitcpka,
+    Srvtcpka,
+    DontlogNormal,
+}
+
+impl ProxyOption {
+    pub const ALL: [ProxyOption; 13] = [
+        ProxyOption::Httplog,
+        ProxyOption::Tcplog,
+        ProxyOption::Dontlognull,
+        ProxyOption::Redispatch,
+        ProxyOption::Forwardfor,
+        ProxyOption::HttpServerClose,
+        ProxyOption::HttpKeepAlive,
+        ProxyOption::Abortonclose,
+        ProxyOption::LogHealthChecks,
+        ProxyOption::Tcpka,
+        ProxyOption::Clitcpka,
+        ProxyOption::Srvtcpka,
+        ProxyOption::DontlogNormal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyOption::Httplog => "httplog",
+            ProxyOption::Tcplog => "tcplog",
+            ProxyOption::Dontlognull => "dontlognull",
+            ProxyOption::Redispatch => "redispatch",
+            ProxyOption::Forwardfor => "forwardfor",
+            ProxyOption::HttpServerClose => "http-server-close",
+            ProxyOption::HttpKeepAlive => "http-keep-alive",
+            ProxyOption::Abortonclose => "abortonclose",
+            ProxyOption::LogHealthChecks => "log-health-checks",
+            ProxyOption::Tcpka => "tcpka",
+            ProxyOption::Clitcpka => "clitcpka",
+            ProxyOption::Srvtcpka => "srvtcpka",
+            ProxyOption::DontlogNormal => "dontlog-normal",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        ProxyOption::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// Options that only make sense on an HTTP proxy (HAProxy warns about them in tcp mode).
+    pub fn http_only(self) -> bool {
+        matches!(
+            self,
+            ProxyOption::Httplog
+                | ProxyOption::Forwardfor
+                | ProxyOption::HttpServerClose
+                | ProxyOption::HttpKeepAlive
+        )
+    }
+}
+
+impl fmt::Display for ProxyOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// TLS options an operator may add to `ssl-default-bind-options` (`global_default_bind_options`);
+/// `ssl-min-ver TLSv1.2` is always there, so none of these can weaken it. (`strict-sni` is a
+/// per-bind keyword: HAProxy 2.6 refuses it in `ssl-default-bind-options`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum TlsBindOption {
+    NoTlsTickets,
+    NoTlsv10,
+    NoTlsv11,
+    NoSslv3,
+    PreferClientCiphers,
+}
+
+impl TlsBindOption {
+    pub const ALL: [TlsBindOption; 5] = [
+        TlsBindOption::NoTlsTickets,
+        TlsBindOption::NoTlsv10,
+        TlsBindOption::NoTlsv11,
+        TlsBindOption::NoSslv3,
+        TlsBindOption::PreferClientCiphers,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsBindOption::NoTlsTickets => "no-tls-tickets",
+            TlsBindOption::NoTlsv10 => "no-tlsv10",
+            TlsBindOption::NoTlsv11 => "no-tlsv11",
+            TlsBindOption::NoSslv3 => "no-sslv3",
+            TlsBindOption::PreferClientCiphers => "prefer-client-ciphers",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        TlsBindOption::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+}
+
+impl fmt::Display for TlsBindOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The `timeout` kinds the `defaults` section may set.
@@ -295,6 +474,15 @@ pub struct StatsListener {
     pub userlist: ProxyName,
     /// Source networks allowed to reach it (`monitoring_allowed_cidr`), already validated.
     pub allowed: Vec<Cidr>,
+    /// `stats refresh` in seconds (`monitoring_stats_refresh`); `None` = no auto-refresh.
+    pub refresh_s: Option<u32>,
+}
+
+impl StatsListener {
+    /// The frontend name the stats listener is rendered under; `build` reserves it.
+    pub fn frontend_name() -> ProxyName {
+        ProxyName::new("fe_stats").unwrap_or_else(|e| unreachable!("built-in name: {e}"))
+    }
 }
 
 /// An IPv4 or IPv6 network in CIDR form.
@@ -404,11 +592,8 @@ mod tests {
             },
             service: None,
             field: "port".into(),
-            reason: "'http' is not a port number 1-65535".into(),
+            reason: "'http' is not a number 1-65535".into(),
         };
-        assert_eq!(
-            r.to_string(),
-            "web/2: port: 'http' is not a port number 1-65535"
-        );
+        assert_eq!(r.to_string(), "web/2: port 'http' is not a number 1-65535");
     }
 }

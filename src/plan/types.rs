@@ -55,6 +55,9 @@ fn regex(pattern: &str) -> Regex {
 
 macro_rules! token_type {
     ($(#[$doc:meta])* $name:ident, $re:ident, $pattern:expr, $expected:expr) => {
+        token_type!($(#[$doc])* $name, $re, $pattern, $expected, |_: &str| true);
+    };
+    ($(#[$doc:meta])* $name:ident, $re:ident, $pattern:expr, $expected:expr, $extra:expr) => {
         static $re: LazyLock<Regex> = LazyLock::new(|| regex($pattern));
 
         $(#[$doc])*
@@ -66,7 +69,7 @@ macro_rules! token_type {
             pub const EXPECTED: &'static str = $expected;
 
             pub fn new(value: &str) -> Result<Self, InvalidValue> {
-                if $re.is_match(value) {
+                if $re.is_match(value) && ($extra)(value) {
                     Ok($name(value.to_owned()))
                 } else {
                     Err(InvalidValue::new(value, $expected))
@@ -173,8 +176,31 @@ token_type!(
     TimeValue,
     TIME_VALUE,
     r"^[0-9]{1,9}(us|ms|s|m|h|d)?$",
-    "a time such as 5000, 30s or 1m (digits with optional us|ms|s|m|h|d)"
+    "a time such as 5000, 30s or 1m (digits with optional us|ms|s|m|h|d, at most ~24.8 days)",
+    time_fits_haproxy
 );
+
+/// HAProxy 2.6 refuses timers above 2147483647 ms ("timer overflow", verified: `2147484s`,
+/// `35792m`, `597h`, `25d` fail; `2147483647`, `24d` pass).
+fn time_fits_haproxy(value: &str) -> bool {
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (digits, unit) = value.split_at(split);
+    let Ok(n) = digits.parse::<u64>() else {
+        return false;
+    };
+    let ms = match unit {
+        "us" => n / 1000,
+        "" | "ms" => n,
+        "s" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        "d" => n * 86_400_000,
+        _ => return false,
+    };
+    ms <= 2_147_483_647
+}
 
 token_type!(
     /// A cookie name used for stickiness.
@@ -427,10 +453,31 @@ mod tests {
 
     #[test]
     fn time_value_is_digits_with_unit() {
-        for ok in ["5000", "30s", "1m", "100ms", "2h", "1d", "10us"] {
+        for ok in [
+            "5000",
+            "30s",
+            "1m",
+            "100ms",
+            "2h",
+            "1d",
+            "10us",
+            "999999999",
+            "24d",
+        ] {
             assert!(TimeValue::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "s", "5 s", "5sec", "-1", "1.5s", "9999999999"] {
+        for bad in [
+            "",
+            "s",
+            "5 s",
+            "5sec",
+            "-1",
+            "1.5s",
+            "9999999999",
+            "2147483648",
+            "25d",
+            "597h",
+        ] {
             assert!(TimeValue::new(bad).is_err(), "{bad:?}");
         }
     }

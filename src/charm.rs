@@ -1,0 +1,94 @@
+//! The hook and action entry points: what every hook does (the holistic pattern, DESIGN "The
+//! flow of one hook") and where actions are routed. A hook makes sure HAProxy is installed,
+//! then runs the one reconcile (`crate::reconcile`: gather, plan, render, apply, publish).
+//! Never reads the environment: it works through `juju::HookTools`, `install` and `reconcile`.
+
+use thiserror::Error;
+use tracing::{info, warn};
+
+use crate::install::{self, InstallError, Installer};
+use crate::juju::{ActionContext, Context, HookTools, ToolError, WorkloadStatus};
+use crate::reconcile::{self, ReconcileError, Settings};
+
+/// Why a hook or action failed. Returning it makes the process exit 1, so Juju marks the hook
+/// failed, commits nothing and retries (spec §1.5).
+#[derive(Debug, Error)]
+pub enum HookError {
+    #[error("hook tool failed: {0}")]
+    Tool(#[from] ToolError),
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
+    #[error("cannot stop haproxy: {0}")]
+    Stop(#[from] crate::haproxy::ServiceError),
+}
+
+/// Runs a hook with the real `apt-get` and `haproxy`.
+pub fn run_hook(ctx: &Context, tools: &HookTools) -> Result<(), HookError> {
+    run_hook_with(
+        ctx,
+        tools,
+        &Installer::for_context(ctx),
+        &Settings::debian(),
+    )
+}
+
+/// Runs a hook with the given installer (tests inject fakes).
+pub fn run_hook_with(
+    ctx: &Context,
+    tools: &HookTools,
+    installer: &Installer,
+    settings: &Settings,
+) -> Result<(), HookError> {
+    let hook = ctx.hook_name().unwrap_or("");
+    // Teardown hooks must not (re)install the package the unit is leaving behind. `stop` runs
+    // after every relation is gone (spec §2.3): the unit serves nothing any more.
+    if hook == "stop" {
+        info!("stopping haproxy: the unit is going away");
+        crate::haproxy::Service::new(settings.haproxy.clone()).stop()?;
+        return Ok(());
+    }
+    if hook == "remove" {
+        info!(hook, "nothing to do while the unit is going away");
+        return Ok(());
+    }
+    if !ensure_installed(tools, installer)? {
+        return Ok(());
+    }
+    reconcile::reconcile(ctx, tools, settings)?;
+    Ok(())
+}
+
+/// Make sure HAProxy is installed and its version reported. `Ok(false)`: it cannot be installed
+/// now; the unit is `blocked` with the reason and the hook exits 0, so the next hook (at worst
+/// update-status, every 5 minutes) tries again while an operator sees why.
+pub fn ensure_installed(tools: &HookTools, installer: &Installer) -> Result<bool, HookError> {
+    let version = match install::ensure_haproxy(installer, tools) {
+        Ok(version) => version,
+        Err(InstallError::Tool(err)) => return Err(err.into()),
+        Err(err) => {
+            warn!("cannot install haproxy: {err}");
+            tools.status_set(
+                WorkloadStatus::Blocked,
+                &format!("cannot install haproxy: {err}"),
+            )?;
+            return Ok(false);
+        }
+    };
+    tools.application_version_set(version.as_str())?;
+    Ok(true)
+}
+
+/// Runs an action. `actions.yaml` declares none yet, so Juju never starts one; a stray call
+/// fails the action with a reason rather than the process.
+pub fn run_action(
+    _ctx: &Context,
+    tools: &HookTools,
+    action: &ActionContext,
+) -> Result<(), HookError> {
+    warn!(action = %action.name, "unknown action");
+    tools.action_fail(&format!(
+        "unknown action {:?}: this charm declares no actions",
+        action.name
+    ))?;
+    Ok(())
+}
