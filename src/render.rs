@@ -7,8 +7,8 @@
 //! same bytes. This module never touches files or processes.
 
 use crate::plan::{
-    Backend, Balance, Fqdn, Frontend, HealthCheck, Host, HostPort, LoadBalancerPlan, Mode,
-    ProxyOption, Route, Server, Stickiness, TlsBind,
+    Backend, Balance, Fqdn, Frontend, HealthCheck, Host, HostPort, HttpPath, LoadBalancerPlan,
+    Mode, Port, ProbeKind, ProxyOption, Route, Server, Stickiness, TlsBind,
 };
 use crate::plan::{FilePath, ProxyName, StatsListener, UserName};
 use askama::Template;
@@ -185,8 +185,19 @@ struct BackendView<'a> {
     balance: Option<Balance>,
     cookie: Option<&'a crate::plan::CookieName>,
     stick_table: bool,
-    httpchk: Option<&'a crate::plan::HttpPath>,
+    httpchk: Option<&'a HttpPath>,
+    /// Explicit probes (`HealthCheck::probes`): a `tcp-check` sequence that must pass entirely.
+    probes: Vec<ProbeView<'a>>,
     servers: Vec<ServerLine<'a>>,
+}
+
+/// One step of a `tcp-check` sequence: connect to `port` (over TLS when `ssl`), and for HTTP
+/// probes send `GET <path>` and expect a 2xx/3xx status line. The path is a validated
+/// [`HttpPath`] (no quote, `$`, `%` or backslash), so it is safe inside the double quotes.
+struct ProbeView<'a> {
+    port: Port,
+    ssl: bool,
+    path: Option<&'a HttpPath>,
 }
 
 impl<'a> BackendView<'a> {
@@ -198,13 +209,44 @@ impl<'a> BackendView<'a> {
             (Some(_), _) => (None, true),
             (None, _) => (None, false),
         };
+        let probes: Vec<ProbeView<'a>> = be
+            .health_check
+            .iter()
+            .flat_map(|hc| hc.probes.iter())
+            .map(|probe| match &probe.kind {
+                ProbeKind::Connect => ProbeView {
+                    port: probe.port,
+                    ssl: false,
+                    path: None,
+                },
+                ProbeKind::Http { path } => ProbeView {
+                    port: probe.port,
+                    ssl: false,
+                    path: Some(path),
+                },
+                ProbeKind::Https { path } => ProbeView {
+                    port: probe.port,
+                    ssl: true,
+                    path: Some(path),
+                },
+            })
+            .collect();
+        // TLS probes do not verify (`spec/loadbalancer.md` §7: kube-apiserver's /livez over
+        // TLS); without `verify none` HAProxy refuses a server with no CA file.
+        let check_tls_unverified = probes.iter().any(|p| p.ssl);
         BackendView {
             be,
             show_mode: be.mode != default_mode,
             balance: be.balance,
             cookie,
             stick_table,
-            httpchk: be.health_check.as_ref().and_then(|hc| hc.path.as_ref()),
+            // Probes replace the single check on the traffic port.
+            httpchk: be
+                .health_check
+                .as_ref()
+                .filter(|hc| hc.probes.is_empty())
+                .and_then(|hc| hc.path.as_ref()),
+            probes,
             servers: be
                 .servers
                 .iter()
@@ -212,6 +254,7 @@ impl<'a> BackendView<'a> {
                     server,
                     check: be.health_check.as_ref(),
                     cookie: cookie.is_some(),
+                    check_tls_unverified,
                 })
                 .collect(),
         }
@@ -224,6 +267,7 @@ struct ServerLine<'a> {
     server: &'a Server,
     check: Option<&'a HealthCheck>,
     cookie: bool,
+    check_tls_unverified: bool,
 }
 
 impl fmt::Display for ServerLine<'_> {
@@ -252,6 +296,9 @@ impl fmt::Display for ServerLine<'_> {
         }
         if self.cookie {
             write!(f, " cookie {name}")?;
+        }
+        if self.check_tls_unverified {
+            f.write_str(" verify none")?;
         }
         if let Host::Name(_) = host {
             // A name that does not resolve must not fail the whole config (`haproxy.md` §2, §5).
@@ -288,5 +335,143 @@ impl fmt::Display for CidrList<'_> {
 impl StatsView<'_> {
     fn allowed(&self) -> CidrList<'_> {
         CidrList(&self.listener.allowed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::*;
+
+    fn files() -> RuntimeFiles {
+        RuntimeFiles {
+            admin_socket: FilePath::new("/run/haproxy/admin.sock").unwrap(),
+            server_state: FilePath::new("/run/haproxy/server-state").unwrap(),
+            chroot: None,
+            user: None,
+            group: None,
+        }
+    }
+
+    fn plan_with(mode: Mode, stickiness: Option<Stickiness>) -> LoadBalancerPlan {
+        let be = Backend {
+            name: ProxyName::new("be_x").unwrap(),
+            mode,
+            balance: None,
+            stickiness,
+            health_check: None,
+            directives: vec![],
+            errorfiles: vec![],
+            servers: vec![Server {
+                name: ServerName::new("x-0").unwrap(),
+                host: Host::parse("x.internal").unwrap(),
+                port: Port::new(80).unwrap(),
+                weight: Some(0),
+                check: false,
+                options: vec![],
+            }],
+        };
+        LoadBalancerPlan {
+            global: GlobalSettings::default(),
+            frontends: vec![Frontend {
+                name: ProxyName::new("fe_x").unwrap(),
+                bind: Bind {
+                    host: None,
+                    port: Port::new(80).unwrap(),
+                },
+                mode,
+                tls: None,
+                directives: vec![],
+                routes: vec![],
+                default_backend: Some(be.name.clone()),
+            }],
+            backends: vec![be],
+            userlists: vec![],
+            stats: None,
+            services: vec![],
+        }
+    }
+
+    fn lines(plan: &LoadBalancerPlan) -> Vec<String> {
+        render(plan, &files())
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn tcp_proxies_say_mode_tcp_and_log_with_tcplog() {
+        let l = lines(&plan_with(Mode::Tcp, None));
+        assert!(l.contains(&"mode tcp".to_owned()));
+        assert!(l.contains(&"option tcplog".to_owned()));
+        assert!(!l.contains(&"option forwardfor".to_owned()));
+    }
+
+    #[test]
+    fn http_proxies_in_http_defaults_repeat_nothing() {
+        let l = lines(&plan_with(Mode::Http, None));
+        assert_eq!(
+            l.iter().filter(|x| *x == "mode http").count(),
+            1,
+            "only in defaults"
+        );
+        assert!(l.contains(&"option forwardfor".to_owned()));
+    }
+
+    #[test]
+    fn cookie_stickiness_in_tcp_mode_falls_back_to_a_stick_table() {
+        let cookie = Some(Stickiness::Cookie(CookieName::new("SRV").unwrap()));
+        let l = lines(&plan_with(Mode::Tcp, cookie.clone()));
+        assert!(l.contains(&"stick on src".to_owned()));
+        assert!(!l.iter().any(|x| x.starts_with("cookie ")));
+        let l = lines(&plan_with(Mode::Http, cookie));
+        assert!(l.contains(&"cookie SRV insert indirect nocache httponly".to_owned()));
+        assert!(l
+            .iter()
+            .any(|x| x.starts_with("server x-0 ") && x.contains(" cookie x-0")));
+    }
+
+    #[test]
+    fn server_names_get_init_addr_and_unchecked_servers_no_check() {
+        let l = lines(&plan_with(Mode::Http, None));
+        assert!(
+            l.contains(&"server x-0 x.internal:80 weight 0 init-addr last,libc,none".to_owned()),
+            "{l:?}"
+        );
+    }
+
+    #[test]
+    fn tcp_defaults_drop_http_only_options() {
+        let mut plan = plan_with(Mode::Tcp, None);
+        plan.global.default_mode = Mode::Tcp;
+        plan.global.default_option_names = vec![ProxyOption::Httplog, ProxyOption::Forwardfor];
+        let l = lines(&plan);
+        assert!(!l.contains(&"option httplog".to_owned()));
+        assert!(!l.contains(&"option forwardfor".to_owned()));
+    }
+
+    #[test]
+    fn stats_without_allowed_networks_rejects_everyone() {
+        let mut plan = plan_with(Mode::Http, None);
+        plan.stats = Some(StatsListener {
+            bind: Bind {
+                host: None,
+                port: Port::new(10000).unwrap(),
+            },
+            userlist: ProxyName::new("ul_stats").unwrap(),
+            allowed: vec![],
+            refresh_s: None,
+        });
+        let l = lines(&plan);
+        assert!(l.contains(&"tcp-request connection reject".to_owned()));
+        assert!(!l.iter().any(|x| x.starts_with("stats refresh")));
+    }
+
+    #[test]
+    fn output_ends_with_a_newline() {
+        assert!(render(&plan_with(Mode::Http, None), &files())
+            .unwrap()
+            .ends_with("\n"));
     }
 }

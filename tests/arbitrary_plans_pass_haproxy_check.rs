@@ -62,13 +62,33 @@ fn health() -> impl Strategy<Value = HealthCheck> {
         1u32..=3600,
         1u32..=10,
         1u32..=10,
+        proptest::collection::vec(probe(), 0..4),
     )
-        .prop_map(|(path, interval_s, fall, rise)| HealthCheck {
+        .prop_map(|(path, interval_s, fall, rise, probes)| HealthCheck {
             path: path.map(|p| HttpPath::new(&p).unwrap()),
             interval_s,
             fall,
             rise,
-            probes: Vec::new(),
+            probes,
+        })
+}
+
+fn probe() -> impl Strategy<Value = Probe> {
+    let path = || {
+        token("/[A-Za-z0-9._~/-]{0,30}(\\?[A-Za-z0-9._~=&-]{0,20})?")
+            .prop_map(|p| HttpPath::new(&p).unwrap())
+    };
+    (
+        1u16..=65535,
+        prop_oneof![
+            Just(ProbeKind::Connect),
+            path().prop_map(|path| ProbeKind::Http { path }),
+            path().prop_map(|path| ProbeKind::Https { path }),
+        ],
+    )
+        .prop_map(|(port, kind)| Probe {
+            port: Port::new(port).unwrap(),
+            kind,
         })
 }
 

@@ -222,3 +222,122 @@ fn stop_ends_every_process_and_removes_pidfile_and_sockets() {
     assert_eq!(haproxy.service.state(), State::Stopped);
     assert!(get(SocketAddr::new(ip(78), 22400)).is_err());
 }
+
+#[test]
+fn a_reload_that_kills_haproxy_is_detected_and_the_next_apply_restarts_it() {
+    let _b = PyBackend::start("phoenix", ip(85), 22601);
+    let haproxy = Haproxy::new();
+    let plan = one_service(84, 85, 22600);
+    apply(&haproxy.service, &plan).unwrap();
+    // A missing chroot passes `-c` and kills everything after the fork (§3).
+    let chroot = haproxy.service.paths.chroot.clone().unwrap();
+    std::fs::remove_dir(&chroot).unwrap();
+    let outcome = haproxy.service.reload().unwrap();
+    assert!(
+        matches!(
+            outcome,
+            ReloadOutcome::MasterExited { .. } | ReloadOutcome::WorkerLost { .. }
+        ),
+        "{outcome:?}"
+    );
+    assert!(!matches!(haproxy.service.state(), State::Running(_)));
+    // The next hook's apply sees the same bytes and nothing serving: it starts HAProxy.
+    let outcome = apply(&haproxy.service, &plan).unwrap();
+    assert!(
+        matches!(outcome, ApplyOutcome::Started { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        get(SocketAddr::new(ip(84), 22600)).unwrap(),
+        (200, "phoenix".to_string())
+    );
+}
+
+#[test]
+fn a_weight_changed_in_the_plan_wins_over_the_dumped_server_state() {
+    let _b = PyBackend::start("weights", ip(87), 22701);
+    let haproxy = Haproxy::new();
+    let mut plan = one_service(86, 87, 22700);
+    plan.backends[0].servers[0].weight = Some(5);
+    apply(&haproxy.service, &plan).unwrap();
+    let weight = || {
+        haproxy
+            .service
+            .admin()
+            .show_stat()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.proxy() == "be_life" && r.service() == "life-0")
+            .and_then(|r| r.get("weight").map(str::to_owned))
+            .unwrap()
+    };
+    assert_eq!(weight(), "5");
+    plan.backends[0].servers[0].weight = Some(9);
+    plan.global.maxconn = 3000;
+    assert!(matches!(
+        apply(&haproxy.service, &plan).unwrap(),
+        ApplyOutcome::Reloaded { .. }
+    ));
+    assert_eq!(weight(), "9", "the state file's old weight came back");
+}
+
+#[test]
+fn a_weight_only_change_goes_through_the_runtime_api_without_a_reload() {
+    let _b = PyBackend::start("rt", ip(89), 22801);
+    let haproxy = Haproxy::new();
+    let mut plan = one_service(88, 89, 22800);
+    plan.backends[0].servers[0].weight = Some(5);
+    apply(&haproxy.service, &plan).unwrap();
+    let reloads = haproxy.reloads();
+    let weight = |srv: &str| {
+        haproxy
+            .service
+            .admin()
+            .show_stat()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.proxy() == "be_life" && r.service() == srv)
+            .and_then(|r| r.get("weight").map(str::to_owned))
+            .unwrap()
+    };
+    plan.backends[0].servers[0].weight = Some(9);
+    plan.backends[0].servers[1].weight = Some(3);
+    let outcome = apply(&haproxy.service, &plan).unwrap();
+    assert_eq!(
+        outcome,
+        ApplyOutcome::RuntimeUpdated {
+            commands: vec![
+                RuntimeCommand::SetWeight {
+                    backend: name("be_life"),
+                    server: ServerName::new("life-0").unwrap(),
+                    weight: 9,
+                },
+                RuntimeCommand::SetWeight {
+                    backend: name("be_life"),
+                    server: ServerName::new("life-1").unwrap(),
+                    weight: 3,
+                },
+            ]
+        }
+    );
+    assert_eq!(haproxy.reloads(), reloads, "a weight change reloaded");
+    assert_eq!(
+        (weight("life-0"), weight("life-1")),
+        ("9".into(), "3".into())
+    );
+    // The file carries the new weights, so a later reload keeps them.
+    assert!(haproxy.config_text().contains("weight 9"));
+    assert_eq!(
+        apply(&haproxy.service, &plan).unwrap(),
+        ApplyOutcome::Unchanged
+    );
+    plan.global.maxconn = 1234;
+    assert!(matches!(
+        apply(&haproxy.service, &plan).unwrap(),
+        ApplyOutcome::Reloaded { .. }
+    ));
+    assert_eq!(
+        (weight("life-0"), weight("life-1")),
+        ("9".into(), "3".into())
+    );
+}

@@ -216,7 +216,8 @@ fn reload_under_load_loses_no_request_and_every_reload_is_verified() {
         plan(vec![service("load", Mode::Http, (ip(60), 21500), servers)])
     };
     let haproxy = Haproxy::new();
-    apply(&haproxy.service, &base(1, false)).unwrap();
+    // Every round toggles a server, so each one is a structural change and must reload.
+    apply(&haproxy.service, &base(1, true)).unwrap();
     let front = SocketAddr::new(ip(60), 21500);
     assert_eq!(get(front).unwrap().0, 200);
 
@@ -269,4 +270,133 @@ fn reload_under_load_loses_no_request_and_every_reload_is_verified() {
         &failed[..failed.len().min(5)]
     );
     eprintln!("20 verified reloads in {reload_time:?}, {ok} requests, 0 failed");
+}
+
+/// `openssl s_server -www` on a port: answers any GET over TLS with 200. Killed on drop.
+struct TlsHealth(std::process::Child);
+
+impl TlsHealth {
+    fn start(dir: &std::path::Path, host: std::net::IpAddr, port: u16) -> Self {
+        let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=probe.example", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl must be installed");
+        assert!(status.success());
+        let child = std::process::Command::new("openssl")
+            .arg("s_server")
+            .arg("-accept")
+            .arg(format!("{host}:{port}"))
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .args(["-www", "-quiet"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(SocketAddr::new(host, port)).is_err() {
+            assert!(Instant::now() < deadline, "s_server did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TlsHealth(child)
+    }
+}
+
+impl Drop for TlsHealth {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn probes_on_other_ports_must_all_pass_for_a_server_to_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let _traffic = PyBackend::start("probed", ip(91), 21601);
+    let mut http_health = PyBackend::start("healthy", ip(91), 21602);
+    let mut tls_health = Some(TlsHealth::start(dir.path(), ip(91), 21603));
+    let _connect = EchoBackend::start(ip(91), 21604);
+    let (fe, mut be) = service(
+        "probed",
+        Mode::Tcp,
+        (ip(90), 21600),
+        vec![server("probed-0", ip(91), 21601)],
+    );
+    let path = || HttpPath::new("/livez").unwrap();
+    be.health_check = Some(HealthCheck {
+        path: None,
+        interval_s: 1,
+        fall: 1,
+        rise: 1,
+        probes: vec![
+            Probe {
+                port: port(21602),
+                kind: ProbeKind::Http { path: path() },
+            },
+            Probe {
+                port: port(21603),
+                kind: ProbeKind::Https { path: path() },
+            },
+            Probe {
+                port: port(21604),
+                kind: ProbeKind::Connect,
+            },
+        ],
+    });
+    let haproxy = Haproxy::new();
+    apply(&haproxy.service, &plan(vec![(fe, be)])).unwrap();
+    let status = || {
+        haproxy
+            .service
+            .admin()
+            .show_stat()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.proxy() == "be_probed" && r.service() == "probed-0")
+            .map(|r| {
+                (
+                    r.status().to_owned(),
+                    r.get("check_status").unwrap_or("").to_owned(),
+                )
+            })
+            .unwrap()
+    };
+    let wait_for = |want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (now, check) = status();
+            if now == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still {now} ({check}), want {want}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_for("UP");
+    let front = SocketAddr::new(ip(90), 21600);
+    assert_eq!(get(front).unwrap(), (200, "probed".to_string()));
+    // The TLS probe's server goes away: the whole server is down although traffic would work.
+    tls_health.take();
+    wait_for("DOWN");
+    // With its only server down, HAProxy closes tcp connections instead of forwarding.
+    assert!(get(front).is_err() || get(front).unwrap().0 != 200);
+    // Back, then the HTTP probe fails: down again.
+    let _tls = TlsHealth::start(dir.path(), ip(91), 21603);
+    wait_for("UP");
+    http_health.kill();
+    wait_for("DOWN");
 }

@@ -81,6 +81,44 @@ fn example_plan() -> LoadBalancerPlan {
             host_server("db-1", "10.0.0.31", 5432),
         ],
     };
+    // kube-apiserver behind a tcp frontend: TLS passes through, the check is /livez over TLS
+    // (`spec/loadbalancer.md` §7).
+    let kube = Backend {
+        name: name("be_kube"),
+        mode: Mode::Tcp,
+        balance: Some(Balance::RoundRobin),
+        stickiness: None,
+        health_check: Some(HealthCheck {
+            path: None,
+            interval_s: 30,
+            fall: 3,
+            rise: 2,
+            probes: vec![Probe {
+                port: port(6443),
+                kind: ProbeKind::Https {
+                    path: HttpPath::new("/livez").unwrap(),
+                },
+            }],
+        }),
+        directives: vec![],
+        errorfiles: vec![],
+        servers: vec![
+            host_server("kube-0", "10.0.0.40", 6443),
+            host_server("kube-1", "10.0.0.41", 6443),
+        ],
+    };
+    let kube_fe = Frontend {
+        name: name("fe_kube"),
+        bind: Bind {
+            host: None,
+            port: port(6443),
+        },
+        mode: Mode::Tcp,
+        tls: None,
+        directives: vec![],
+        routes: vec![],
+        default_backend: Some(name("be_kube")),
+    };
     let https = Frontend {
         name: name("fe_https"),
         bind: Bind {
@@ -128,8 +166,8 @@ fn example_plan() -> LoadBalancerPlan {
     };
     let mut plan = plan(vec![]);
     plan.global = GlobalSettings::default();
-    plan.frontends = vec![api_fe, db_fe, https];
-    plan.backends = vec![api, db, web];
+    plan.frontends = vec![api_fe, db_fe, https, kube_fe];
+    plan.backends = vec![api, db, kube, web];
     plan.userlists = vec![Userlist {
         name: name("ul_stats"),
         users: vec![(

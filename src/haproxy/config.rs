@@ -272,6 +272,94 @@ mod tests {
         assert_eq!(binds.len(), 2);
     }
 
+    fn empty_plan(maxconn: u32) -> LoadBalancerPlan {
+        LoadBalancerPlan {
+            global: crate::plan::GlobalSettings {
+                maxconn,
+                ..Default::default()
+            },
+            frontends: vec![],
+            backends: vec![],
+            userlists: vec![],
+            stats: None,
+            services: vec![],
+        }
+    }
+
+    fn prepared() -> (tempfile::TempDir, Paths) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        for d in paths.runtime_dirs() {
+            fs::create_dir_all(d).unwrap();
+        }
+        (dir, paths)
+    }
+
+    #[test]
+    fn precheck_refuses_maxconn_beyond_the_fd_limit() {
+        let (_dir, paths) = prepared();
+        assert!(precheck(&paths, &empty_plan(1000), false).is_ok());
+        let hard = hard_fd_limit().unwrap();
+        let too_many = u32::try_from(hard / 2 + 1).unwrap_or(u32::MAX);
+        match precheck(&paths, &empty_plan(too_many), false) {
+            Err(ConfigError::WouldNotStart { problems }) => {
+                assert!(problems[0].contains("file descriptors"), "{problems:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn precheck_refuses_missing_runtime_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let Err(ConfigError::WouldNotStart { problems }) =
+            precheck(&paths, &empty_plan(100), false)
+        else {
+            panic!("missing dirs accepted")
+        };
+        assert!(
+            problems.iter().any(|p| p.contains("var/lib/haproxy")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn precheck_refuses_a_duplicate_bind_and_a_foreign_address() {
+        let (_dir, paths) = prepared();
+        let mut plan = empty_plan(100);
+        let frontend = |name: &str, bind: &str| crate::plan::Frontend {
+            name: crate::plan::ProxyName::new(name).unwrap(),
+            bind: Bind {
+                host: Some(bind.parse().unwrap()),
+                port: crate::plan::Port::new(22900).unwrap(),
+            },
+            mode: crate::plan::Mode::Http,
+            tls: None,
+            directives: vec![],
+            routes: vec![],
+            default_backend: None,
+        };
+        plan.frontends = vec![
+            frontend("a", "127.0.2.100"),
+            frontend("b", "127.0.2.100"),
+            // TEST-NET-1: never an address of this host.
+            frontend("c", "192.0.2.1"),
+        ];
+        let Err(ConfigError::WouldNotStart { problems }) = precheck(&paths, &plan, false) else {
+            panic!("accepted")
+        };
+        let text = problems.join("\n");
+        assert!(
+            text.contains("127.0.2.100:22900 is bound by two frontends"),
+            "{text}"
+        );
+        assert!(
+            text.contains("192.0.2.1:22900: the address is not on this host"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn hard_fd_limit_is_readable() {
         assert!(hard_fd_limit().is_some_and(|n| n > 0));

@@ -10,6 +10,7 @@ pub mod config;
 pub mod paths;
 pub mod runtime;
 pub mod service;
+pub mod snapshot;
 
 pub use config::ConfigError;
 pub use paths::Paths;
@@ -28,6 +29,9 @@ pub enum ApplyOutcome {
     Started { warnings: Vec<String> },
     /// The new config is installed and a verified reload took it.
     Reloaded { reloads: u32, warnings: Vec<String> },
+    /// Only server weights changed: the new config is installed (so the next reload keeps
+    /// them) and the runtime API applied these commands; no reload (`DESIGN.md` rule 7).
+    RuntimeUpdated { commands: Vec<RuntimeCommand> },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +91,7 @@ pub fn apply(service: &Service, plan: &LoadBalancerPlan) -> Result<ApplyOutcome,
             // The file is right but nothing serves it (e.g. after a reboot): start.
             service.start()?;
             config::mark_good(paths)?;
+            snapshot::save(&paths.plan_snapshot, plan);
             return Ok(ApplyOutcome::Started {
                 warnings: Vec::new(),
             });
@@ -100,11 +105,17 @@ pub fn apply(service: &Service, plan: &LoadBalancerPlan) -> Result<ApplyOutcome,
         let _ = std::fs::remove_file(&paths.candidate);
         return Err(e.into());
     }
+    if serving {
+        if let Some(outcome) = try_runtime_update(service, plan, &warnings)? {
+            return Ok(outcome);
+        }
+    }
     config::install(paths)?;
     if !serving {
         return match service.start() {
             Ok(_) => {
                 config::mark_good(paths)?;
+                snapshot::save(&paths.plan_snapshot, plan);
                 Ok(ApplyOutcome::Started { warnings })
             }
             Err(e) => {
@@ -115,14 +126,69 @@ pub fn apply(service: &Service, plan: &LoadBalancerPlan) -> Result<ApplyOutcome,
             }
         };
     }
-    match service.reload()? {
+    reload_installed(service, plan, warnings)
+}
+
+/// When the staged candidate differs from what runs only in server weights: install it and
+/// apply the weights through the runtime API. `None` = a reload is needed (including when a
+/// socket command failed: the reload brings the file's state in).
+fn try_runtime_update(
+    service: &Service,
+    plan: &LoadBalancerPlan,
+    warnings: &[String],
+) -> Result<Option<ApplyOutcome>, ApplyError> {
+    let paths = &service.paths;
+    let Some(previous) = snapshot::previous_if_same_shape(&paths.plan_snapshot, plan) else {
+        return Ok(None);
+    };
+    let Changes::Runtime(commands) = changes(&previous, plan) else {
+        return Ok(None);
+    };
+    // Write the file first, so a later reload or restart keeps the new weights.
+    config::install(paths)?;
+    let admin = service.admin();
+    for command in &commands {
+        if let Err(e) = admin.apply(command) {
+            let reason = ReloadReason::RuntimeFailed(format!("{command}: {e}"));
+            tracing::warn!(%reason, "falling back to a reload");
+            snapshot::forget(&paths.plan_snapshot);
+            // The candidate is installed already; the caller reloads it.
+            return reload_installed(service, plan, warnings.to_vec()).map(Some);
+        }
+        tracing::info!(%command, "applied through the runtime API");
+    }
+    config::mark_good(paths)?;
+    snapshot::save(&paths.plan_snapshot, plan);
+    Ok(Some(ApplyOutcome::RuntimeUpdated { commands }))
+}
+
+/// Reload the installed config, verify it, and keep last-good or put it back.
+fn reload_installed(
+    service: &Service,
+    plan: &LoadBalancerPlan,
+    warnings: Vec<String>,
+) -> Result<ApplyOutcome, ApplyError> {
+    let paths = &service.paths;
+    let outcome = match service.reload() {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // Nothing reloaded: the live file must match what runs, or the next hook would
+            // see "unchanged" and never apply it.
+            snapshot::forget(&paths.plan_snapshot);
+            let _ = config::restore_last_good(paths);
+            return Err(e.into());
+        }
+    };
+    match outcome {
         ReloadOutcome::Reloaded { reloads } => {
             config::mark_good(paths)?;
+            snapshot::save(&paths.plan_snapshot, plan);
             tracing::info!(reloads, "HAProxy reloaded");
             Ok(ApplyOutcome::Reloaded { reloads, warnings })
         }
         outcome => {
             tracing::error!(?outcome, "reload failed; restoring last-good");
+            snapshot::forget(&paths.plan_snapshot);
             let restored = config::restore_last_good(paths).is_ok();
             if !matches!(service.state(), State::Running(_)) {
                 // Never leave HAProxy stopped when it was serving (§3 post-fork failure).

@@ -38,6 +38,9 @@ pub struct Paths {
     pub systemd_marker: PathBuf,
     /// Serializes reloads between concurrent charm processes (§3: reloads merge).
     pub lock_file: PathBuf,
+    /// What the running HAProxy serves, as far as runtime changes go (see `haproxy::snapshot`).
+    /// On tmpfs: after a reboot HAProxy starts from the file, with no runtime state to track.
+    pub plan_snapshot: PathBuf,
 }
 
 impl Paths {
@@ -58,6 +61,7 @@ impl Paths {
             group: Some("haproxy".into()),
             systemd_marker: "/run/systemd/system".into(),
             lock_file: "/run/haproxy-lb.lock".into(),
+            plan_snapshot: "/run/haproxy/haproxy-lb.plan.json".into(),
         }
     }
 
@@ -82,6 +86,7 @@ impl Paths {
             group: debian.group,
             systemd_marker: at("/run/systemd/system"),
             lock_file: at("/run/haproxy-lb.lock"),
+            plan_snapshot: at("/run/haproxy/haproxy-lb.plan.json"),
         }
     }
 
@@ -108,6 +113,7 @@ impl Paths {
             &self.server_state,
             &self.log_file,
             &self.lock_file,
+            &self.plan_snapshot,
         ]
         .iter()
         .filter_map(|p| p.parent().map(Path::to_path_buf))
@@ -152,6 +158,7 @@ mod tests {
             &p.log_file,
             &p.systemd_marker,
             &p.lock_file,
+            &p.plan_snapshot,
         ] {
             assert!(path.starts_with("/tmp/x/"), "{}", path.display());
         }

@@ -114,6 +114,9 @@ pub enum ReloadOutcome {
     },
     /// The counter rose but no current worker answered afterwards (post-fork failure, §3).
     WorkerLost { log_tail: String },
+    /// The master itself exited during the reload (§3: a post-fork failure takes everything
+    /// down): HAProxy is not running any more.
+    MasterExited { log_tail: String },
     /// The counter never rose within the policy's timeout.
     TimedOut { log_tail: String },
 }
@@ -183,8 +186,8 @@ impl Service {
         AdminSocket::new(&self.paths.admin_socket)
     }
 
-    /// What runs now. The CLI refuses connections during a reload (§3), so a live haproxy is
-    /// called foreign only after it failed to answer for a second.
+    /// What runs now. The CLI refuses connections during a reload (§3, 50-75 ms for a small
+    /// config), so a live haproxy is called foreign only after it failed to answer for 3 s.
     pub fn state(&self) -> State {
         let Some(pid) = read_pid(&self.paths.pidfile) else {
             return State::Stopped;
@@ -192,7 +195,7 @@ impl Service {
         if !is_live_haproxy(pid) {
             return State::Stopped;
         }
-        let deadline = Instant::now() + Duration::from_secs(1);
+        let deadline = Instant::now() + Duration::from_secs(3);
         loop {
             match self.show_proc() {
                 Ok(table) if table.master_pid == pid => return State::Running(table),
@@ -368,6 +371,9 @@ impl Service {
                     break table;
                 }
             }
+            if !is_alive(before.master_pid) {
+                return ReloadOutcome::MasterExited { log_tail: tail() };
+            }
             if Instant::now() > deadline {
                 return ReloadOutcome::TimedOut { log_tail: tail() };
             }
@@ -389,6 +395,9 @@ impl Service {
                     }
                 }
                 Ok(_) => return ReloadOutcome::WorkerLost { log_tail: tail() },
+                Err(_) if !is_alive(before.master_pid) => {
+                    return ReloadOutcome::MasterExited { log_tail: tail() }
+                }
                 Err(_) if Instant::now() < deadline => sleep(self.policy.poll),
                 Err(_) => return ReloadOutcome::WorkerLost { log_tail: tail() },
             }
@@ -549,6 +558,15 @@ mod tests {
         assert_eq!(service.state(), State::Stopped);
         fs::write(&service.paths.pidfile, "garbage").unwrap();
         assert_eq!(service.state(), State::Stopped);
+    }
+
+    #[test]
+    fn systemd_is_detected_by_its_runtime_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::new(Paths::under(dir.path()));
+        assert_eq!(service.world(), World::Standalone);
+        fs::create_dir_all(&service.paths.systemd_marker).unwrap();
+        assert_eq!(service.world(), World::Systemd);
     }
 
     #[test]
