@@ -23,7 +23,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-
 /// At most this much ACME per hook (§4.1).
 const ACME_BUDGET: Duration = Duration::from_secs(300);
 
@@ -39,6 +38,9 @@ pub struct SslTermination {
     /// Set when `plan::build` refused the whole request (a port another service holds).
     refused: Option<String>,
 }
+
+/// The plan request (`None` without sites), its userlists, and the files they name.
+pub type PlanParts = (Option<ServiceRequest>, Vec<Userlist>, Vec<SslFile>);
 
 /// One file to write: path, bytes, mode.
 pub struct SslFile {
@@ -94,7 +96,13 @@ pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, Ssl
     acme::retire_removed(&state, &wanted, &paths)?;
     if !wanted.is_empty() {
         acme::ensure_default_cert(&paths)?;
-        let made = acme::ensure_local(&mut state, &wanted, &options.acme, &paths, acme::x509::now())?;
+        let made = acme::ensure_local(
+            &mut state,
+            &wanted,
+            &options.acme,
+            &paths,
+            acme::x509::now(),
+        )?;
         for primary in made {
             tracing::info!(site = %primary, "self-signed certificate made");
         }
@@ -103,7 +111,11 @@ pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, Ssl
     state.sites.retain(|primary, record| {
         wanted.iter().any(|w| w.primary() == primary)
             || (record.origin.is_some()
-                && paths.certs_dir.join("retired").join(format!("{primary}.pem")).is_file())
+                && paths
+                    .certs_dir
+                    .join("retired")
+                    .join(format!("{primary}.pem"))
+                    .is_file())
     });
     acme::save_state(&state, &paths)?;
     Ok(SslTermination {
@@ -120,21 +132,23 @@ pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, Ssl
 
 impl SslTermination {
     /// The plan request (`None` without sites), its userlists and the files it names.
-    pub fn plan_parts(
-        &mut self,
-    ) -> Result<(Option<ServiceRequest>, Vec<Userlist>, Vec<SslFile>), SslError> {
+    pub fn plan_parts(&mut self) -> Result<PlanParts, SslError> {
         let now = acme::x509::now();
         let mut routed = Vec::new();
         for (site, wanted) in self.parsed.sites.iter().zip(&self.wanted) {
-            let assessment = acme::assess(&self.state, wanted, &self.options.acme, &self.paths, now);
+            let assessment =
+                acme::assess(&self.state, wanted, &self.options.acme, &self.paths, now);
             let Some(cert) = assessment.served else {
                 continue;
             };
             let user = match &site.request.credentials {
                 Some(c) => Some((
                     c.user.clone(),
-                    self.state
-                        .password_hash(wanted.primary(), c.user.as_str(), c.password.expose())?,
+                    self.state.password_hash(
+                        wanted.primary(),
+                        c.user.as_str(),
+                        c.password.expose(),
+                    )?,
                 )),
                 None => None,
             };
@@ -169,7 +183,11 @@ impl SslTermination {
     /// Files in the swept certificate directory that must stay.
     pub fn keep(&self) -> Vec<PathBuf> {
         let mut keep = vec![self.paths.default_cert(), self.paths.crt_list()];
-        keep.extend(self.wanted.iter().map(|w| self.paths.cert_file(w.primary())));
+        keep.extend(
+            self.wanted
+                .iter()
+                .map(|w| self.paths.cert_file(w.primary())),
+        );
         keep
     }
 
@@ -287,7 +305,8 @@ impl HaproxyBoard {
     }
 
     fn runtime(&self, command: &str) -> Result<String, String> {
-        socket_command(&self.admin_socket, command, Duration::from_secs(5)).map_err(|e| e.to_string())
+        socket_command(&self.admin_socket, command, Duration::from_secs(5))
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -23,13 +23,21 @@ fn port(n: u16) -> Port {
 /// Parse the options from `config-get --all`; returns the options and the problems found.
 pub fn parse(config: &Map<String, Value>) -> (SslOptions, Vec<String>) {
     let mut problems = Vec::new();
-    let text = |key: &str| config.get(key).and_then(Value::as_str).unwrap_or("").trim().to_owned();
+    let text = |key: &str| {
+        config
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    };
     let int = |key: &str| config.get(key).and_then(Value::as_i64);
 
     let mut directory_url = text("acme_directory_url");
     if directory_url.is_empty() {
         directory_url = DEFAULT_DIRECTORY.into();
-    } else if !directory_url.starts_with("https://") || directory_url.contains(char::is_whitespace) {
+    } else if !directory_url.starts_with("https://") || directory_url.contains(char::is_whitespace)
+    {
         problems.push(format!(
             "acme_directory_url = {}: not an https:// URL; using Let's Encrypt",
             show(&directory_url)
@@ -52,7 +60,10 @@ pub fn parse(config: &Map<String, Value>) -> (SslOptions, Vec<String>) {
         match super::request::check_email(&contact_text) {
             Ok(()) => Some(contact_text),
             Err(why) => {
-                problems.push(format!("acme_contact_email = {} {why}", show(&contact_text)));
+                problems.push(format!(
+                    "acme_contact_email = {} {why}",
+                    show(&contact_text)
+                ));
                 None
             }
         }
@@ -61,7 +72,9 @@ pub fn parse(config: &Map<String, Value>) -> (SslOptions, Vec<String>) {
         None => 600,
         Some(n) if (1..=21_600).contains(&n) => n as u64,
         Some(n) => {
-            problems.push(format!("acme_retry_interval = {n}: must be 1-21600 seconds"));
+            problems.push(format!(
+                "acme_retry_interval = {n}: must be 1-21600 seconds"
+            ));
             600
         }
     };
@@ -129,7 +142,10 @@ mod tests {
             default: Value,
         }
         let yaml: Yaml = serde_yaml::from_str(include_str!("../../../config.yaml")).unwrap();
-        yaml.options.into_iter().map(|(k, v)| (k, v.default)).collect()
+        yaml.options
+            .into_iter()
+            .map(|(k, v)| (k, v.default))
+            .collect()
     }
 
     #[test]
