@@ -99,6 +99,7 @@ pub fn reconcile(
 
     let service = Service::new(settings.haproxy.clone());
     let mut applied = haproxy::apply(&service, &plan);
+    let mut excluded: Vec<Rejection> = Vec::new();
     if let Err(ApplyError::Config(ConfigError::Rejected { .. })) = &applied {
         let refused = isolate::refused(&settings.haproxy, &plan);
         if !refused.is_empty() {
@@ -107,7 +108,8 @@ pub fn reconcile(
                 "haproxy refused some services; applying the rest"
             );
             (plan, build_rejections) = build_plan(&config, &requests, &refused);
-            build_rejections.extend(refused);
+            build_rejections.extend(refused.iter().cloned());
+            excluded = refused;
             applied = haproxy::apply(&service, &plan);
         }
     }
@@ -117,7 +119,8 @@ pub fn reconcile(
         let changed = ssl.issue(settings)?;
         if !changed.is_empty() {
             let ssl_files = add_ssl_requests(&mut requests, &mut ssl)?;
-            (plan, build_rejections) = build_plan(&config, &requests, &[]);
+            (plan, build_rejections) = build_plan(&config, &requests, &excluded);
+            build_rejections.extend(excluded.iter().cloned());
             ssl.note_build_rejections(&build_rejections);
             write_files(settings, &requests, &ssl_files, &ssl.keep())?;
             applied = haproxy::apply(&service, &plan);
@@ -165,8 +168,11 @@ pub fn reconcile(
         publish::relations(tools, &model, &plan, &requests.http, &lb_answers, &config)?;
         publish::ports(tools, &plan)?;
     }
-    // Status answers say what is true even when the candidate was refused: sites not served
-    // are not ready (§1.5: only ready names).
+    // ssl-termination answers are published even when the candidate was refused: its sites
+    // are then reported failed, never ready (§1.5: only ready names).
+    if !applied_ok {
+        ssl.note_not_applied();
+    }
     for (id, desired) in ssl.answers(&model) {
         publish::ssl_termination(tools, &model, id, &desired)?;
     }

@@ -203,6 +203,13 @@ impl SslTermination {
             .map(|r| format!("{} {}", r.field, r.reason));
     }
 
+    /// HAProxy did not take the configuration: no site is served as planned.
+    pub fn note_not_applied(&mut self) {
+        if self.refused.is_none() {
+            self.refused = Some("haproxy refused the configuration; see the unit status".into());
+        }
+    }
+
     /// A certificate is due and not backing off: worth an ACME round after HAProxy serves.
     pub fn acme_due(&self) -> bool {
         let now = acme::x509::now();
