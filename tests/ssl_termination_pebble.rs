@@ -504,6 +504,30 @@ fn pebble_issues_sites_served_by_sni_with_auth_and_renewal_loses_no_request() {
     // Rejected names are not served: no certificate was asked for, the host gets 421.
     let (code, _) = curl_insecure("port.example.com", "/");
     assert_eq!(code, 421);
+    // HSTS on every HTTPS answer, HAProxy's own 401 included (`http-after-response`).
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "--max-time",
+            "10",
+            "--resolve",
+        ])
+        .arg(format!("alpha.example.com:{HTTPS_PORT}:{HOST}"))
+        .arg("--cacert")
+        .arg(&root)
+        .arg(format!("https://alpha.example.com:{HTTPS_PORT}/"))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(
+        headers.contains("strict-transport-security: max-age=63072000"),
+        "{headers}"
+    );
+    assert!(headers.contains("www-authenticate: basic"), "{headers}");
     // Port 80: routed names are redirected, unknown tokens 404.
     assert_eq!(plain_get("alpha.example.com", "/page").0, 301);
     assert_eq!(

@@ -124,16 +124,16 @@ impl Client {
             fqdn: self.directory.url.clone(),
             problem,
         };
-        let builder = match &self.directory.ca_certificate {
+        let ca_file = match &self.directory.ca_certificate {
             Some(pem) => {
                 let ca_file = self.account_dir.join("acme-ca.pem");
                 super::state::write_private(&ca_file, pem.as_bytes())
                     .map_err(|e| fail(e.to_string()))?;
-                Account::builder_with_root(&ca_file)
+                Some(ca_file)
             }
-            None => Account::builder(),
-        }
-        .map_err(|e| fail(format!("cannot build the HTTPS client: {}", problem(&e))))?;
+            None => None,
+        };
+        let builder = Account::builder_with_http(Box::new(super::http::CurlClient { ca_file }));
         let file = self.account_file();
         if let Some(credentials) = read_credentials(&file) {
             return builder

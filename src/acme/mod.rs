@@ -8,6 +8,7 @@
 //! [`client::ChallengeBoard`] the caller gives, and reloading is the caller's job.
 
 pub mod client;
+pub mod http;
 pub mod state;
 pub mod x509;
 
