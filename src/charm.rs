@@ -54,8 +54,7 @@ pub fn run_hook_with(
     if !ensure_installed(tools, installer)? {
         return Ok(());
     }
-    let summary = reconcile::reconcile(ctx, tools, settings)?;
-    info!(?summary, "reconciled");
+    reconcile::reconcile(ctx, tools, settings)?;
     Ok(())
 }
 

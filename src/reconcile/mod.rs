@@ -62,7 +62,7 @@ impl Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    #[error(transparent)]
+    #[error("hook tool failed: {0}")]
     Tool(#[from] ToolError),
     #[error(transparent)]
     File(#[from] files::FileError),

@@ -499,12 +499,60 @@ pub(crate) mod tests {
         assert_eq!(format!("{bundle:?}"), "PemBundle(<redacted>)");
     }
 
+    /// One real pair, made once for the mutation property below.
+    fn real_pair() -> &'static (Vec<u8>, Vec<u8>, String) {
+        static PAIR: std::sync::OnceLock<(Vec<u8>, Vec<u8>, String)> = std::sync::OnceLock::new();
+        PAIR.get_or_init(|| {
+            let (cert, key) = openssl_pair("ec", "m.example");
+            let der = |text: &str| blocks(text).remove(0).der.unwrap();
+            let label = blocks(&key).remove(0).label;
+            (der(&cert), der(&key), label)
+        })
+    }
+
     proptest::proptest! {
+        #[test]
+        fn mutated_real_certificates_and_keys_never_panic(
+            at in 0usize..2000,
+            byte in proptest::prelude::any::<u8>(),
+            cut in 0usize..2000,
+        ) {
+            let (cert, key, label) = real_pair();
+            for (c, k) in [(cert.clone(), key.clone()), (key.clone(), cert.clone())] {
+                let mut c = c;
+                let mut k = k;
+                let i = at % c.len();
+                c[i] = byte;
+                let j = at % k.len();
+                k[j] ^= byte;
+                c.truncate(cut.max(1).min(c.len()));
+                let _ = validate(&armour("CERTIFICATE", &c), &armour(label, &k));
+            }
+        }
+
         #[test]
         fn validate_never_panics(cert in "\\PC{0,300}", key in "\\PC{0,300}") {
             let _ = validate(&cert, &key);
             let wrapped = format!("-----BEGIN CERTIFICATE-----\n{cert}\n-----END CERTIFICATE-----\n");
             let _ = validate(&wrapped, &key);
+        }
+
+        #[test]
+        fn der_parsing_never_panics_on_arbitrary_bytes(
+            cert in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..400),
+            key in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..400),
+            label in proptest::prop_oneof![
+                proptest::strategy::Just("PRIVATE KEY"),
+                proptest::strategy::Just("RSA PRIVATE KEY"),
+                proptest::strategy::Just("EC PRIVATE KEY"),
+            ],
+        ) {
+            // Random bytes, and random bytes behind a plausible SEQUENCE header.
+            for prefix in [&[][..], &[0x30, 0x82, 0x01, 0x00][..], &[0x30, 0x81, 0x80][..]] {
+                let c = armour("CERTIFICATE", &[prefix, &cert[..]].concat());
+                let k = armour(label, &[prefix, &key[..]].concat());
+                let _ = validate(&c, &k);
+            }
         }
     }
 }

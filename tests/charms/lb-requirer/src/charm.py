@@ -101,6 +101,8 @@ class LbRequirerCharm(ops.CharmBase):
             return None, None
 
     def _ensure_server(self):
+        if not self.config["serve"]:
+            return None
         address = self._address()
         spec = "{} {}".format(address, ",".join(map(str, self._server_ports())))
         pid, running_spec = self._running()
@@ -179,6 +181,7 @@ class LbRequirerCharm(ops.CharmBase):
 
     def _report(self):
         """What the library reads back, per configured request name."""
+        self._fresh_reads()
         report = {"available": bool(self.lb.is_available), "leader": self.unit.is_leader()}
         try:
             report["all_responses"] = sorted(r.name for r in self.lb.all_responses)
@@ -206,7 +209,7 @@ class LbRequirerCharm(ops.CharmBase):
                 entry["error_message"] = resp.error_message
                 entry["address"] = resp.address
                 entry["received_hash"] = resp.received_hash
-            if self.unit.is_leader() and self.lb.relation is not None:
+            if self.unit.is_leader() and self.lb.relation is not None and name != "bad-protocol":
                 req = self.lb.get_request(name)
                 entry["sent_hash"] = req.sent_hash
                 entry["hash_matches"] = resp is not None and resp.received_hash == req.sent_hash
@@ -229,7 +232,14 @@ class LbRequirerCharm(ops.CharmBase):
             return ops.WaitingStatus("waiting for a loadbalancer provider")
         return ops.ActiveStatus("; ".join(parts) or "no requests")
 
+    def _fresh_reads(self):
+        # The library caches these per instance; one hook is one instance under Juju, but ops'
+        # Harness keeps the charm across events, so start from fresh reads.
+        for cached in ("relations", "all_responses", "complete_responses"):
+            self.lb.__dict__.pop(cached, None)
+
     def _reconcile(self, event):
+        self._fresh_reads()
         self._ensure_server()
         if self.lb.is_available:
             self._sync_requests()

@@ -1,0 +1,347 @@
+//! Cross-tool tests: the registry, help, lazy stdin, and every argv form ops sends (§5) for the
+//! three ops generations, asserted to mean the same thing.
+
+use super::testutil::*;
+use super::*;
+
+#[test]
+fn tool_names_match_the_registry() {
+    let mut registered: Vec<&str> = all_tools().map(|t| t.name).collect();
+    registered.sort();
+    let mut names = TOOL_NAMES.to_vec();
+    names.sort();
+    assert_eq!(registered, names);
+    for name in TOOL_NAMES {
+        for flag in find_tool(name).unwrap().flags {
+            assert!(
+                flag.name != "h" && flag.name != "help",
+                "{name} must not define -h"
+            );
+        }
+    }
+}
+
+#[test]
+fn unknown_tool_is_a_bad_request() {
+    let mut ctx = fixture();
+    assert_err(
+        &call(&mut ctx, "frobnicate", &[]),
+        1,
+        "bad request: unknown command: frobnicate",
+    );
+}
+
+#[test]
+fn help_goes_to_stdout_with_exit_0_for_every_tool() {
+    for name in TOOL_NAMES {
+        for flag in ["-h", "--help"] {
+            let mut ctx = fixture();
+            let out = call(&mut ctx, name, &[flag]);
+            assert_eq!(out.code, 0, "{name} {flag}");
+            assert!(out.stderr.is_empty(), "{name} {flag}");
+            let text = String::from_utf8(out.stdout).unwrap();
+            assert!(
+                text.starts_with(&format!("Usage: {name}")),
+                "{name}: {text}"
+            );
+        }
+    }
+    let mut ctx = fixture();
+    let text = String::from_utf8(call(&mut ctx, "relation-get", &["--help"]).stdout).unwrap();
+    assert!(text.contains("\nOptions:\n--app  (= false)\n"), "{text}");
+    assert!(
+        text.contains("-r, --relation  (= reverseproxy:2)\n"),
+        "{text}"
+    );
+    let mut ctx = plain_hook();
+    let text = String::from_utf8(call(&mut ctx, "relation-get", &["-h"]).stdout).unwrap();
+    assert!(text.contains("-r, --relation  (= )\n"), "{text}");
+    assert!(text.contains("-o, --output (= \"\")\n"), "{text}");
+}
+
+#[test]
+fn only_file_dash_needs_stdin() {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert!(needs_stdin("relation-set", &s(&["-r", "3", "--file", "-"])));
+    assert!(needs_stdin("relation-set", &s(&["--file=-", "--app"])));
+    assert!(needs_stdin("state-set", &s(&["--file", "-"])));
+    assert!(!needs_stdin("relation-set", &s(&["--file", "x.yaml"])));
+    assert!(!needs_stdin("relation-set", &s(&["a=-"])));
+    assert!(!needs_stdin("relation-set", &s(&["--", "--file", "-"])));
+    assert!(!needs_stdin("relation-get", &s(&["-"])));
+    assert!(!needs_stdin("juju-log", &s(&["--file", "-"])));
+    assert!(!needs_stdin("nope", &s(&["--file", "-"])));
+}
+
+/// Runs each argv on a fresh fixture and asserts they all give the same output and leave the
+/// same context.
+#[track_caller]
+fn same_meaning(tool: &str, forms: &[&[&str]], stdin: Option<&str>, stdout: &str) {
+    let mut first: Option<crate::context::HookContext> = None;
+    for args in forms {
+        let mut ctx = fixture();
+        let out = call_stdin(&mut ctx, tool, args, stdin);
+        assert_eq!(
+            (
+                out.code,
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned()
+            ),
+            (0, stdout.to_string(), String::new()),
+            "{tool} {args:?}"
+        );
+        match &first {
+            None => first = Some(ctx),
+            Some(f) => assert_eq!(&ctx, f, "{tool} {args:?} changed the context differently"),
+        }
+    }
+}
+
+#[test]
+fn ops_argv_generations_of_section_5_mean_the_same() {
+    // (tool, [≤3.3, 3.4–3.7, ≥3.8], stdin, stdout)
+    same_meaning(
+        "relation-ids",
+        &[&["reverseproxy", "--format=json"]],
+        None,
+        "[\"reverseproxy:10\",\"reverseproxy:2\"]\n",
+    );
+    same_meaning(
+        "relation-list",
+        &[
+            &["-r", "10", "--format=json"],
+            &["--format=json", "-r", "10"],
+            &["--format=json", "-r", "reverseproxy:10"],
+        ],
+        None,
+        "[\"api/0\"]\n",
+    );
+    same_meaning(
+        "relation-list",
+        &[
+            &["-r", "10", "--app", "--format=json"],
+            &["--format=json", "--app", "-r", "10"],
+            &["--format=json", "--app", "-r", "reverseproxy:10"],
+        ],
+        None,
+        "\"api\"\n",
+    );
+    same_meaning(
+        "relation-get",
+        &[
+            &["-r", "2", "-", "web/1", "--format=json"],
+            &["--format=json", "-r", "2", "-", "web/1"],
+            &["--format=json", "-r", "reverseproxy:2", "-", "web/1"],
+        ],
+        None,
+        "{\"hostname\":\"198.18.1.2\",\"port\":\"8080\"}\n",
+    );
+    same_meaning(
+        "relation-get",
+        &[
+            &["-r", "2", "-", "web", "--app", "--format=json"],
+            &["--format=json", "-r", "2", "--app", "-", "web"],
+            &["--format=json", "-r", "reverseproxy:2", "--app", "-", "web"],
+        ],
+        None,
+        "{\"services\":\"- {service_name: web}\"}\n",
+    );
+    // relation-set: YAML (≤ 3.3) and JSON (≥ 3.4) on stdin give the same bag and pending map.
+    for stdin in [
+        "a: '1'\nb: two words\nmine: ''\n",
+        "{\"a\": \"1\", \"b\": \"two words\", \"mine\": \"\"}",
+    ] {
+        same_meaning(
+            "relation-set",
+            &[
+                &["-r", "2", "--file", "-"],
+                &["-r", "reverseproxy:2", "--file", "-"],
+                &["--file=-", "--relation=2"],
+            ],
+            Some(stdin),
+            "",
+        );
+        same_meaning(
+            "relation-set",
+            &[
+                &["-r", "2", "--app", "--file", "-"],
+                &["-r", "reverseproxy:2", "--app", "--file", "-"],
+            ],
+            Some(stdin),
+            "",
+        );
+    }
+    same_meaning(
+        "relation-model-get",
+        &[
+            &["-r", "2", "--format=json"],
+            &["--format=json", "-r", "2"],
+            &["--format=json", "-r", "reverseproxy:2"],
+        ],
+        None,
+        "{\"uuid\":\"6b8e1c6e-0000-4000-8000-000000000001\"}\n",
+    );
+    same_meaning(
+        "config-get",
+        &[&["--format=json", "global_maxconn"]],
+        None,
+        "4096\n",
+    );
+    same_meaning("is-leader", &[&["--format=json"]], None, "true\n");
+    same_meaning(
+        "status-get",
+        &[
+            &["--include-data", "--application=False", "--format=json"],
+            &["--include-data", "--format=json", "--application=false"],
+        ],
+        None,
+        "{\"message\":\"ready\",\"status\":\"active\",\"status-data\":{}}\n",
+    );
+    same_meaning(
+        "status-get",
+        &[&["--include-data", "--application=True", "--format=json"], &["--include-data", "--format=json", "--application=true"]],
+        None,
+        "{\"application-status\":{\"message\":\"\",\"status\":\"active\",\"status-data\":{},\"units\":{\"lb/0\":{\"message\":\"ready\",\"status\":\"active\",\"status-data\":{}},\"lb/1\":{\"message\":\"\",\"status\":\"waiting\",\"status-data\":{}}}}}\n",
+    );
+    same_meaning(
+        "status-set",
+        &[
+            &["--application=False", "blocked", "no backends"],
+            &["--application=False", "blocked", "--", "no backends"],
+            &["--application=false", "blocked", "--", "no backends"],
+        ],
+        None,
+        "",
+    );
+    same_meaning(
+        "status-set",
+        &[
+            &["--application=True", "active", ""],
+            &["--application=True", "active", "--", ""],
+        ],
+        None,
+        "",
+    );
+    same_meaning("application-version-set", &[&["--", "2.6.12"]], None, "");
+    same_meaning("open-port", &[&["8080/tcp"]], None, "");
+    same_meaning("open-port", &[&["icmp"]], None, "");
+    same_meaning("opened-ports", &[&[]], None, "");
+    same_meaning("opened-ports", &[&["--format=json"]], None, "[]\n");
+    same_meaning(
+        "network-get",
+        &[&["website", "-r", "10", "--format=json"], &["--format=json", "-r", "10", "website"]],
+        None,
+        "{\"bind-addresses\":[{\"mac-address\":\"00:16:3e:aa:bb:cc\",\"interface-name\":\"eth0\",\"addresses\":[{\"hostname\":\"\",\"value\":\"198.18.0.1\",\"cidr\":\"198.18.0.0/16\"}]}],\"egress-subnets\":[\"198.18.9.0/24\",\"198.19.0.0/16\"],\"ingress-addresses\":[\"198.18.9.9\"]}\n",
+    );
+    same_meaning(
+        "juju-log",
+        &[&["--log-level", "INFO", "--", "line"]],
+        None,
+        "",
+    );
+    same_meaning("juju-reboot", &[&[]], None, "");
+    same_meaning("goal-state", &[&["--format=json"]], None, &goal_state_now());
+}
+
+fn goal_state_now() -> String {
+    let mut ctx = fixture();
+    String::from_utf8(call(&mut ctx, "goal-state", &["--format=json"]).stdout).unwrap()
+}
+
+#[test]
+fn ops_action_argv_forms() {
+    let in_action = || {
+        let mut ctx = plain_hook();
+        ctx.action = Some(crate::context::ActionContext {
+            name: "a".into(),
+            id: "1".into(),
+            params: serde_json::json!({"x": 1}),
+            results: Default::default(),
+            failure: None,
+        });
+        ctx
+    };
+    for (tool, forms) in [
+        ("action-log", &[&["m"][..], &["--", "m"]][..]),
+        ("action-fail", &[&["m"][..], &["--", "m"]]),
+        ("action-fail", &[&[""][..], &["--", ""]]),
+        ("action-set", &[&["k=v", "k2.sub=v"][..]]),
+        ("action-get", &[&["--format=json"][..]]),
+    ] {
+        let mut first = None;
+        for args in forms {
+            let mut ctx = in_action();
+            let out = call(&mut ctx, tool, args);
+            assert_eq!(out.code, 0, "{tool} {args:?}");
+            let seen = (out.stdout, ctx);
+            match &first {
+                None => first = Some(seen),
+                Some(f) => assert_eq!(&seen, f, "{tool} {args:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_tool_call_is_well_under_a_millisecond() {
+    let mut ctx = fixture();
+    let args: Vec<String> = ["--format=json", "-r", "reverseproxy:2", "-", "web/0"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let start = std::time::Instant::now();
+    for _ in 0..1000 {
+        let out = run("relation-get", &args, Path::new("/"), None, &mut ctx);
+        assert_eq!(out.code, 0);
+    }
+    let per_call = start.elapsed() / 1000;
+    assert!(
+        per_call < std::time::Duration::from_micros(500),
+        "{per_call:?} per relation-get"
+    );
+}
+
+fn argv_token() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just("-".to_string()),
+        Just("--".to_string()),
+        Just(String::new()),
+        Just("--app".to_string()),
+        Just("--format=json".to_string()),
+        Just("--format".to_string()),
+        Just("-r".to_string()),
+        Just("-r2".to_string()),
+        Just("reverseproxy:10".to_string()),
+        Just("--file".to_string()),
+        Just("-o".to_string()),
+        Just("--all".to_string()),
+        Just("web/0".to_string()),
+        Just("k=v".to_string()),
+        Just("80/tcp".to_string()),
+        "[-a-z0-9=./:]{1,12}",
+        "\\PC{0,12}",
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// No argv makes any tool panic; failures are always `ERROR ...` with exit 1 or 2.
+    #[test]
+    fn every_tool_answers_any_argv_without_panicking(
+        tool in proptest::sample::select(TOOL_NAMES),
+        args in proptest::collection::vec(argv_token(), 0..6),
+        stdin in proptest::option::of("\\PC{0,40}"),
+    ) {
+        let mut ctx = fixture();
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(tool, &args, dir.path(), stdin.as_deref().map(str::as_bytes), &mut ctx);
+        proptest::prop_assert!(matches!(out.code, 0..=2), "{tool} {args:?}: {out:?}");
+        if out.code != 0 {
+            let err = String::from_utf8_lossy(&out.stderr);
+            proptest::prop_assert!(err.contains("ERROR ") && err.ends_with('\n'), "{tool} {args:?}: {err}");
+            proptest::prop_assert!(out.stdout.is_empty());
+        }
+    }
+}
