@@ -77,9 +77,18 @@ fn suspend_stops_traffic_enable_resumes_it_and_a_config_change_while_suspended_w
     unit.hook();
     assert_eq!(get(front(55201)).as_deref(), Ok("web-0"));
 
+    unit.recorder.respond("opened-ports", "[\"55201/tcp\"]");
     let results = unit.action("suspend", json!({})).results();
     assert_eq!(results["suspended"], "true");
     assert_eq!(results["changed"], "true");
+    assert!(
+        unit.recorder
+            .lines()
+            .contains(&"close-port 55201/tcp".to_owned()),
+        "{:?}",
+        unit.recorder.lines()
+    );
+    unit.recorder.respond("opened-ports", "[]");
     assert!(
         unit.statuses().iter().any(|s| s
             .ends_with("maintenance -- suspended by operator (run the enable action to resume)")),

@@ -22,7 +22,8 @@ pub fn path(state_dir: &Path) -> PathBuf {
     state_dir.join("served-endpoints.json")
 }
 
-/// The endpoints of `plan`; a frontend bound to every address is reached at `public_address`.
+/// The endpoints of `plan`; a frontend bound to every address (none, `0.0.0.0`, `::`) is
+/// reached at `public_address`.
 pub fn endpoints(plan: &LoadBalancerPlan, public_address: &str) -> Vec<ServedEndpoint> {
     let mut out = Vec::new();
     for service in &plan.services {
@@ -30,7 +31,8 @@ pub fn endpoints(plan: &LoadBalancerPlan, public_address: &str) -> Vec<ServedEnd
             let Some(fe) = plan.frontends.iter().find(|f| &f.name == name) else {
                 continue;
             };
-            let host = match fe.bind.host {
+            // `0.0.0.0`/`::` bind every address: the unit is reached at its public one.
+            let host = match fe.bind.host.filter(|ip| !ip.is_unspecified()) {
                 Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
                 Some(ip) => ip.to_string(),
                 None if public_address.contains(':') => format!("[{public_address}]"),
@@ -74,4 +76,70 @@ pub fn record(state_dir: &Path, plan: &LoadBalancerPlan, public_address: &str) {
 /// What was recorded; `None` when nothing was (no successful apply yet).
 pub fn load(state_dir: &Path) -> Option<Vec<ServedEndpoint>> {
     serde_json::from_slice(&std::fs::read(path(state_dir)).ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::*;
+
+    fn plan_with_bind(host: Option<std::net::IpAddr>, mode: Mode) -> LoadBalancerPlan {
+        let name = ProxyName::new("fe").unwrap();
+        LoadBalancerPlan {
+            global: GlobalSettings::default(),
+            frontends: vec![Frontend {
+                name: name.clone(),
+                bind: Bind {
+                    host,
+                    port: Port::new(8080).unwrap(),
+                },
+                mode,
+                tls: None,
+                directives: vec![],
+                routes: vec![],
+                default_backend: None,
+            }],
+            backends: vec![],
+            userlists: vec![],
+            stats: None,
+            services: vec![PlannedService {
+                origin: Origin::Config,
+                source: Source::Config {
+                    option: "services".into(),
+                },
+                service: "api".into(),
+                frontends: vec![name],
+                binds: vec![],
+                backends: vec![],
+            }],
+        }
+    }
+
+    #[test]
+    fn endpoints_name_the_address_a_client_uses() {
+        let cases = [
+            (None, Mode::Http, "http://10.1.2.3:8080"),
+            (
+                Some([0, 0, 0, 0].into()),
+                Mode::Http,
+                "http://10.1.2.3:8080",
+            ),
+            (
+                Some(std::net::Ipv6Addr::UNSPECIFIED.into()),
+                Mode::Tcp,
+                "10.1.2.3:8080",
+            ),
+            (Some([192, 0, 2, 7].into()), Mode::Tcp, "192.0.2.7:8080"),
+            (
+                Some(std::net::Ipv6Addr::LOCALHOST.into()),
+                Mode::Http,
+                "http://[::1]:8080",
+            ),
+        ];
+        for (host, mode, expected) in cases {
+            let got = endpoints(&plan_with_bind(host, mode), "10.1.2.3");
+            assert_eq!(got[0].endpoint, expected, "{host:?}");
+            assert_eq!(got[0].requester, "config services");
+        }
+    }
 }
