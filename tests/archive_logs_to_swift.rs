@@ -287,6 +287,7 @@ fn archive_logs_uploads_gzipped_lines_to_a_real_swift_and_reports_its_failures()
         )
         .results();
     assert_no_token(&unit, &token);
+    eprintln!("archive-logs results: {results:#?}");
     let object = &results["object"];
     assert!(
         regex::Regex::new(r"^haproxy-logs/haproxy-lb-0/haproxy-\d{8}T\d{6}Z\.log\.gz$")

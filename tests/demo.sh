@@ -80,4 +80,7 @@ say "During the change: $OK requests answered, $BAD failed."
 say "Now 30 requests again:"
 spread "$LB" 80 30
 
+bold "7. Operator action: juju run haproxy-lb/0 stats (HAProxy's runtime API, no reload)"
+sim run haproxy-lb/0 stats
+
 bold "Done in $(( $(date +%s) - START )) s. The model is torn down next."
