@@ -156,6 +156,35 @@ fn every_read_only_action_and_its_failures_through_the_model() {
         message.contains("https endpoints are not supported"),
         "{message}"
     );
+
+    // Nothing listens on the unit's own port 9: the action fails, the token shows nowhere.
+    let secret = "AUTH_tk_jujusim_secret_0123";
+    let message = action(
+        &m,
+        "haproxy-lb/0",
+        "archive-logs",
+        &[
+            "endpoint=http://127.0.0.1:9/v1/AUTH_x",
+            &format!("token={secret}"),
+            "basepath=logs",
+            "timeout=2",
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        message.starts_with("creating container logs: cannot resolve or connect to 127.0.0.1:9"),
+        "{message}"
+    );
+    assert!(!message.contains(secret));
+    let log = m.debug_log_tail(1000);
+    assert!(
+        log.contains("archive-logs"),
+        "the action's log is there: {log}"
+    );
+    assert!(
+        !log.contains(secret),
+        "the token leaked into the log: {log}"
+    );
 }
 
 #[test]

@@ -339,6 +339,7 @@ fn archive_logs_uploads_gzipped_lines_to_a_real_swift_and_reports_its_failures()
             json!({"endpoint": storage, "token": wrong, "basepath": "haproxy-logs"}),
         )
         .failure();
+    eprintln!("archive-logs with a wrong token: {message}");
     assert!(
         message.starts_with("creating container haproxy-logs: Swift answered 401 Unauthorized"),
         "{message}"
