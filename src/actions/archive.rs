@@ -11,7 +11,7 @@
 //! The token is sent as `X-Auth-Token` and nowhere else: never logged, never in a result, and
 //! removed from any error text (a server could echo it).
 
-use super::http::{self, HttpError, Url};
+use super::http::{self, Url};
 use super::{result, ActionEnv, Failure, Results};
 use crate::reconcile::served;
 use flate2::{write::GzEncoder, Compression};
@@ -127,8 +127,7 @@ pub fn archive_logs(env: &ActionEnv, params: Params) -> Result<Results, Failure>
         .map_err(|e| {
             Failure::new(redact(format!(
                 "creating container {}: {}; {NOT_DONE}",
-                params.basepath,
-                describe(&e)
+                params.basepath, e
             )))
         })?;
     if !matches!(answer.status, 201 | 202 | 204) {
@@ -154,7 +153,7 @@ pub fn archive_logs(env: &ActionEnv, params: Params) -> Result<Results, Failure>
     .map_err(|e| {
         Failure::new(redact(format!(
             "uploading {object}: {}; the container exists, the object was not stored",
-            describe(&e)
+            e
         )))
     })?;
     if answer.status != 201 {
@@ -187,10 +186,6 @@ pub fn archive_logs(env: &ActionEnv, params: Params) -> Result<Results, Failure>
     result(&mut results, "md5", md5);
     result(&mut results, "etag-verified", true);
     Ok(results)
-}
-
-fn describe(e: &HttpError) -> String {
-    e.to_string()
 }
 
 fn progress(env: &ActionEnv, message: &str) {

@@ -261,15 +261,12 @@ pub fn request(
                 detail: format!("answer longer than {MAX_RESPONSE} bytes"),
             });
         }
-        if let Some(response) = complete_response(&raw) {
-            return response.map_err(|detail| HttpError::BadResponse { target, detail });
+        // Done as soon as the answer is whole (Swift may keep the connection open a while).
+        if let Ok(response) = parse_response(&raw, false) {
+            return Ok(response);
         }
     }
-    match complete_response(&raw) {
-        Some(response) => response,
-        None => parse_response(&raw, true),
-    }
-    .map_err(|detail| HttpError::BadResponse { target, detail })
+    parse_response(&raw, true).map_err(|detail| HttpError::BadResponse { target, detail })
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
@@ -279,13 +276,8 @@ fn is_timeout(e: &std::io::Error) -> bool {
     )
 }
 
-/// `Some` once `raw` holds a whole answer (headers + `Content-Length` body, or a finished
-/// chunked body).
-fn complete_response(raw: &[u8]) -> Option<Result<Response, String>> {
-    parse_response(raw, false).ok().map(Ok)
-}
-
-/// Parse an answer; `at_eof` accepts a body delimited by the end of the connection.
+/// Parse an answer; `Err` while it is incomplete. `at_eof` accepts a body delimited by the
+/// end of the connection.
 fn parse_response(raw: &[u8], at_eof: bool) -> Result<Response, String> {
     let end = raw
         .windows(4)
