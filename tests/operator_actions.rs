@@ -97,6 +97,8 @@ fn suspend_stops_traffic_enable_resumes_it_and_a_config_change_while_suspended_w
     );
     let refused = get(front(55201)).unwrap_err();
     assert!(refused.contains("refused"), "{refused}");
+    let endpoints = unit.action("get-proxied-endpoints", json!({})).results();
+    assert_eq!(endpoints["suspended"], "true");
     // Idempotent: a second suspend changes nothing and still succeeds.
     let results = unit.action("suspend", json!({})).results();
     assert_eq!(results["changed"], "false");
@@ -171,6 +173,16 @@ fn reload_says_whether_a_reload_was_needed() {
     assert_eq!(results["reloaded"], "true", "{results:?}");
     assert!(results["reason"].contains("verified reload"), "{results:?}");
     assert_eq!(unit.reloads(), before + 1);
+
+    // HAProxy down: the reconcile starts it, and says so.
+    unit.service().stop().unwrap();
+    let results = unit.action("reload", json!({})).results();
+    assert_eq!(results["reloaded"], "true", "{results:?}");
+    assert_eq!(results["reason"], "HAProxy was not running: started it");
+    assert_eq!(
+        get(front(55401)).as_deref().map(|b| b.starts_with("web-")),
+        Ok(true)
+    );
 
     unit.action("suspend", json!({})).results();
     let message = unit.action("reload", json!({})).failure();
