@@ -80,10 +80,6 @@ say "During the change: $OK requests answered, $BAD failed."
 say "Now 30 requests again:"
 spread "$LB" 80 30
 
-<<<<<<< HEAD
-bold "7. Operator action: juju run haproxy-lb/0 stats (HAProxy's runtime API, no reload)"
-sim run haproxy-lb/0 stats
-=======
 bold "7. A loadbalancer requirer: ops + loadbalancer-interface 1.2.1 (as kubernetes-control-plane uses it)"
 REQ=$(mktemp -d)/lb-requirer
 cp -r "$ROOT/tests/charms/lb-requirer" "$REQ"
@@ -102,6 +98,8 @@ say "10 TCP connections to $LB:443, who answered:"
 for i in $(seq 10); do
   printf 'hello %s\n' "$i" | timeout 3 socat -t 2 - "TCP:$LB:443" || echo "FAILED"
 done | awk '{print $1}' | sort | uniq -c | sed 's/^/     /'
->>>>>>> main
+
+bold "8. Operator action: juju run haproxy-lb/0 stats (HAProxy's runtime API, no reload)"
+sim run haproxy-lb/0 stats
 
 bold "Done in $(( $(date +%s) - START )) s. The model is torn down next."
