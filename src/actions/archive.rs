@@ -273,19 +273,26 @@ fn gather_lines(env: &ActionEnv) -> Result<Vec<String>, Failure> {
         }
     };
     lines.retain(|l| !l.trim().is_empty());
-    let seen: std::collections::HashSet<String> = lines.iter().cloned().collect();
+    // HAProxy not running: the file is all there is.
     if let Ok(events) = crate::haproxy::runtime::socket_command(
         &paths.admin_socket,
         "show events recent",
         Duration::from_secs(5),
     ) {
-        for event in events.lines().filter(|l| !l.trim().is_empty()) {
-            if !seen.contains(ring_message(event)) {
-                lines.push(event.to_owned());
-            }
-        }
+        add_ring_lines(&mut lines, &events);
     }
     Ok(lines)
+}
+
+/// Append the ring's lines whose message is not already in `lines` (`log stdout` and the ring
+/// get the same message; the ring only adds what the file lost).
+fn add_ring_lines(lines: &mut Vec<String>, events: &str) {
+    let seen: std::collections::HashSet<String> = lines.iter().cloned().collect();
+    for event in events.lines().filter(|l| !l.trim().is_empty()) {
+        if !seen.contains(ring_message(event)) {
+            lines.push(event.to_owned());
+        }
+    }
 }
 
 /// The message of an RFC 5424 ring line (`<pri>1 ts host app pid msgid sd msg`); the line
@@ -359,6 +366,18 @@ mod tests {
         let ring = "<134>1 2026-11-23T13:37:08.590779+00:00 host haproxy 123 - - 127.0.0.1:46812 [23/Nov/2026:13:37:08.590] fe_log fe_log/<NOSRV> 0/-1/-1/-1/0 200 74 - - LR-- 1/1/0/0/0 0/0 \"GET /hello HTTP/1.1\"";
         assert!(ring_message(ring).starts_with("127.0.0.1:46812 [23/Nov"));
         assert_eq!(ring_message("plain"), "plain");
+    }
+
+    #[test]
+    fn ring_lines_already_in_the_file_are_not_repeated() {
+        let mut lines = vec!["127.0.0.1:1 [x] fe be/s 200 \"GET / HTTP/1.1\"".to_owned()];
+        let events = concat!(
+            "<134>1 2026-11-23T13:37:08+00:00 h haproxy 1 - - 127.0.0.1:1 [x] fe be/s 200 \"GET / HTTP/1.1\"\n",
+            "<134>1 2026-11-23T13:37:09+00:00 h haproxy 1 - - 127.0.0.1:2 [y] fe be/s 503 \"GET /x HTTP/1.1\"\n\n"
+        );
+        add_ring_lines(&mut lines, events);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[1].ends_with("503 \"GET /x HTTP/1.1\""));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! This module owns the flag file; it never renders or installs a config.
 
 use super::{ReconcileError, Settings};
+use crate::haproxy::service::World;
 use crate::haproxy::{Service, ServiceError, State};
 use crate::juju::{HookTools, WorkloadStatus};
 use std::path::{Path, PathBuf};
@@ -61,6 +62,21 @@ pub fn stop_serving(settings: &Settings) -> Result<bool, SuspendError> {
         }
         service.stop()?;
         tracing::info!("haproxy stopped: the unit is suspended");
+    }
+    if service.world() == World::Systemd {
+        // An enabled unit would start HAProxy at the next boot, before any hook could hold it
+        // (`spec/haproxy.md` §1); `enable` → `Service::start` enables it again.
+        match std::process::Command::new("systemctl")
+            .args(["disable", "haproxy"])
+            .output()
+        {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => tracing::warn!(
+                stderr = %String::from_utf8_lossy(&out.stderr).trim(),
+                "systemctl disable haproxy failed; HAProxy may start at boot until a hook stops it"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot run systemctl disable haproxy"),
+        }
     }
     Ok(running)
 }
