@@ -492,13 +492,24 @@ pub fn action_params(
     unit: &str,
     action: &str,
     args: &[String],
+    file: Option<Value>,
 ) -> Result<Value, SimError> {
     let charm = sim.unit_charm(unit)?;
     let spec = charm
         .actions
         .get(action)
         .ok_or_else(|| SimError::User(format!("action {action:?} not defined on unit {unit:?}")))?;
-    let params = crate::actions::parse_params(args).map_err(SimError::User)?;
+    let mut params = file.unwrap_or_else(|| Value::Object(Map::new()));
+    if !params.is_object() {
+        return Err(SimError::User("--params file must hold a map".into()));
+    }
+    // Arguments override the file, as in `juju run`.
+    if let (Some(base), Value::Object(over)) = (
+        params.as_object_mut(),
+        crate::actions::parse_params(args).map_err(SimError::User)?,
+    ) {
+        base.extend(over);
+    }
     crate::actions::validate(&spec.schema, params).map_err(SimError::User)
 }
 
@@ -545,6 +556,26 @@ pub fn task_output(t: &Task, format: Option<&str>) -> Result<String, SimError> {
         }
         Some(other) => render(&full, other),
     }
+}
+
+/// `juju show-status-log`: time, type, status, message.
+pub fn status_log(sim: &Sim, unit: &str) -> Result<String, SimError> {
+    let u = sim.unit(unit)?;
+    let mut rows = vec![vec![
+        "Time".to_string(),
+        "Type".into(),
+        "Status".into(),
+        "Message".into(),
+    ]];
+    for h in &u.history {
+        rows.push(vec![
+            h.since.clone(),
+            h.kind.clone(),
+            h.status.clone(),
+            h.message.clone(),
+        ]);
+    }
+    Ok(table(&rows))
 }
 
 const LEVELS: &[&str] = &["TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];

@@ -128,4 +128,49 @@ fn actions_report_results_failures_and_output() {
     assert_eq!(v["hooklog/0"]["message"], "exit status 4");
     let (_, err) = m.fails(&["run", "hooklog/0", "missing-action"]);
     assert!(err.contains("not defined"), "{err}");
+    // --params: a YAML file; arguments override it.
+    m.script(
+        "hooklog/0",
+        "echo",
+        "action-set said=\"$(action-get msg)\"\n",
+    );
+    let file = m.tmp.path().join("params.yaml");
+    std::fs::write(&file, "msg: from-file\n").unwrap();
+    let out = m.ok(&[
+        "run",
+        "hooklog/0",
+        "echo",
+        "--params",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out, "said: from-file\n");
+    let out = m.ok(&[
+        "run",
+        "hooklog/0",
+        "echo",
+        "--params",
+        file.to_str().unwrap(),
+        "msg=arg",
+    ]);
+    assert_eq!(out, "said: arg\n");
+}
+
+#[test]
+fn status_history_records_workload_and_agent_changes() {
+    let m = TestModel::new("commit-history");
+    let charm = m.charm("hooklog");
+    m.ok(&["deploy", charm.to_str().unwrap()]);
+    m.script("hooklog/0", "update-status", "status-set active ready\n");
+    m.ok(&["fire", "hooklog/0", "update-status"]);
+    let log = m.ok(&["show-status-log", "hooklog/0"]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines[0].starts_with("Time"), "{log}");
+    assert!(log.contains("installing charm software"), "{log}");
+    assert!(log.contains("running update-status hook"), "{log}");
+    let active = lines
+        .iter()
+        .find(|l| l.contains("workload") && l.contains("active"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(active.ends_with("ready"), "{log}");
+    assert!(lines.last().unwrap().contains("idle"), "{log}");
 }
