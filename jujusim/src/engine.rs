@@ -574,7 +574,7 @@ impl Sim {
         for (time, effect) in effects {
             match effect {
                 ImmediateEffect::UnitStatus(s) => {
-                    self.model.set_workload_status(unit, s);
+                    self.model.set_workload_status_at(unit, s, time.clone());
                     if let Some(u) = self.model.units.get_mut(unit) {
                         u.status_set = true;
                     }

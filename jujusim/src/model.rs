@@ -362,8 +362,12 @@ impl Model {
     }
 
     pub fn set_workload_status(&mut self, unit: &str, status: Status) {
+        self.set_workload_status_at(unit, status, now_rfc3339());
+    }
+
+    /// Records a workload status set at `since` (a `status-set` call's own time).
+    pub fn set_workload_status_at(&mut self, unit: &str, status: Status, since: String) {
         if let Some(u) = self.units.get_mut(unit) {
-            let since = now_rfc3339();
             u.history.push(HistoryEntry {
                 kind: "workload".into(),
                 status: status.status.clone(),
