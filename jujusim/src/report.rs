@@ -266,7 +266,7 @@ pub fn status(sim: &Sim, format: &str) -> Result<String, SimError> {
         "Workload".into(),
         "Agent".into(),
         "Machine".into(),
-        "Address".into(),
+        "Public address".into(),
         "Ports".into(),
         "Message".into(),
     ]];
