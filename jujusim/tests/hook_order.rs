@@ -389,6 +389,32 @@ fn subordinates_live_on_their_principals_machine_and_go_with_the_relation() {
         serde_json::json!(["front"])
     );
 
+    // A new principal unit brings its subordinate; removing it takes the subordinate along.
+    m.clear_hooks();
+    m.ok(&["add-unit", "front"]);
+    assert_eq!(m.hooks_of("sub/2")[0], "install");
+    assert!(m
+        .hooks_of("sub/2")
+        .contains(&"host-relation-joined front/2".to_string()));
+    m.clear_hooks();
+    m.ok(&["remove-unit", "front/2"]);
+    assert_eq!(
+        m.hooks_of("sub/2"),
+        s(&[
+            "host-relation-departed front/2 departing=sub/2",
+            "host-relation-broken",
+            "stop",
+            "remove",
+        ])
+    );
+    assert_eq!(
+        m.hooks_of("front/2").last().map(String::as_str),
+        Some("remove")
+    );
+    assert!(m.status()["applications"]["front"]["units"]
+        .get("front/2")
+        .is_none());
+
     m.clear_hooks();
     m.ok(&["remove-relation", "sub", "front"]);
     assert_eq!(
