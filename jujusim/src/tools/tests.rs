@@ -331,6 +331,111 @@ fn ops_argv_for_unsimulated_tools_parse_alike_and_fail_alike() {
     );
 }
 
+#[test]
+fn output_flags_behave_alike_on_every_tool_that_has_them() {
+    // (tool, args that succeed on the fixture); goal-state prints the time, so it is left out.
+    let cases: &[(&str, &[&str])] = &[
+        ("relation-get", &[]),
+        ("relation-ids", &[]),
+        ("relation-list", &[]),
+        ("relation-model-get", &[]),
+        ("config-get", &[]),
+        ("unit-get", &["private-address"]),
+        ("network-get", &["website"]),
+        ("status-get", &["--include-data"]),
+        ("opened-ports", &[]),
+        ("is-leader", &[]),
+        ("leader-get", &[]),
+        ("state-get", &[]),
+    ];
+    for name in TOOL_NAMES {
+        let has_output = find_tool(name)
+            .unwrap()
+            .flags
+            .iter()
+            .any(|f| f.key == Key::Output);
+        let listed = cases.iter().any(|(t, _)| t == name);
+        assert!(
+            !has_output
+                || listed
+                || [
+                    "goal-state",
+                    "action-get",
+                    "secret-get",
+                    "secret-ids",
+                    "secret-info-get",
+                    "storage-get",
+                    "storage-list",
+                    "credential-get"
+                ]
+                .contains(name),
+            "{name} has output flags but no case here"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (tool, base) in cases {
+        let with = |extra: &[&str]| -> Vec<String> {
+            base.iter().chain(extra).map(|s| s.to_string()).collect()
+        };
+        let run_in_dir = |args: Vec<String>| {
+            let mut ctx = fixture();
+            run(tool, &args, dir.path(), None, &mut ctx)
+        };
+        for format in ["json", "yaml", "smart"] {
+            let eq = format!("--format={format}");
+            let reference = run_in_dir(with(&[&eq]));
+            assert_eq!(reference.code, 0, "{tool} {eq}: {reference:?}");
+            // `--format x` and `--format=x` are the same; the last of repeated flags wins.
+            assert_eq!(
+                run_in_dir(with(&["--format", format])),
+                reference,
+                "{tool} --format {format}"
+            );
+            assert_eq!(
+                run_in_dir(with(&["--format=json", &eq])),
+                reference,
+                "{tool} repeated --format"
+            );
+            // -o/--output write exactly the stdout bytes to the file and print nothing.
+            for flag in [
+                &["-o", "out.txt"][..],
+                &["--output", "out.txt"],
+                &["--output=out.txt"],
+                &["-oout.txt"],
+            ] {
+                let _ = std::fs::remove_file(dir.path().join("out.txt"));
+                let mut args = with(flag);
+                args.push(eq.clone());
+                let out = run_in_dir(args);
+                assert_eq!(
+                    (out.code, out.stdout.len(), out.stderr.len()),
+                    (0, 0, 0),
+                    "{tool} {flag:?}"
+                );
+                assert_eq!(
+                    std::fs::read(dir.path().join("out.txt")).unwrap(),
+                    reference.stdout,
+                    "{tool} {flag:?} {format}"
+                );
+            }
+        }
+        // Each repeated value is still validated.
+        let out = run_in_dir(with(&["--format=xml", "--format=json"]));
+        assert_eq!(out.code, 2, "{tool}");
+        // -o into a missing directory is a run error (exit 1) worded like Go's os.Create.
+        let out = run_in_dir(with(&["-o", "missing/out.txt"]));
+        let want = format!(
+            "ERROR open {}/missing/out.txt: no such file or directory\n",
+            dir.path().display()
+        );
+        assert_eq!(
+            (out.code, String::from_utf8_lossy(&out.stderr).into_owned()),
+            (1, want),
+            "{tool}"
+        );
+    }
+}
+
 fn goal_state_now() -> String {
     let mut ctx = fixture();
     String::from_utf8(call(&mut ctx, "goal-state", &["--format=json"]).stdout).unwrap()
