@@ -538,3 +538,36 @@ proptest::proptest! {
         }
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// What `relation-set --file -` (JSON, as ops ≥ 3.4 sends it) writes, `relation-get
+    /// --format=json` reads back in the same hook, empty values deleting keys.
+    #[test]
+    fn relation_set_then_get_round_trips(
+        map in proptest::collection::btree_map("[a-z][a-z0-9-]{0,10}", "\\PC{0,30}", 0..6),
+        app in proptest::bool::ANY,
+    ) {
+        let mut ctx = fixture();
+        let body = serde_json::to_string(&map).unwrap()
+            .replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029").replace('\u{85}', "\\u0085");
+        let mut set_args = vec!["-r", "reverseproxy:10", "--file", "-"];
+        let mut get_args = vec!["--format=json", "-r", "10", "-", "lb/0"];
+        if app {
+            set_args.push("--app");
+            get_args = vec!["--format=json", "-r", "10", "--app", "-", "lb"];
+        }
+        let out = call_stdin(&mut ctx, "relation-set", &set_args, Some(&body));
+        proptest::prop_assert_eq!(out.code, 0, "{:?}", out);
+        let out = call(&mut ctx, "relation-get", &get_args);
+        proptest::prop_assert_eq!(out.code, 0, "{:?}", out);
+        let got: std::collections::BTreeMap<String, String> = serde_json::from_slice(&out.stdout).unwrap();
+        for (k, v) in &map {
+            proptest::prop_assert_eq!(got.get(k).cloned(), if v.is_empty() { None } else { Some(v.clone()) });
+        }
+        let r = &ctx.relations[&10];
+        let pending = if app { &r.pending_app_writes } else { &r.pending_unit_writes };
+        proptest::prop_assert_eq!(pending.len(), map.len());
+    }
+}
