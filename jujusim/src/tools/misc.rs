@@ -73,6 +73,8 @@ fn parse_level(s: &str) -> Option<&'static str> {
         "WARN" | "WARNING" => Some("WARNING"),
         "ERROR" => Some("ERROR"),
         "CRITICAL" => Some("CRITICAL"),
+        // A valid loggo level that no logger writes: the message is dropped.
+        "UNSPECIFIED" => Some("UNSPECIFIED"),
         _ => None,
     }
 }
@@ -112,6 +114,9 @@ fn juju_log(call: &mut Call) -> Result<Vec<u8>, ToolError> {
             }
         }
     };
+    if level_name == "UNSPECIFIED" {
+        return Ok(Vec::new());
+    }
     let prefix = match call
         .ctx
         .relation_id
@@ -322,6 +327,10 @@ mod tests {
         );
         let mut ctx = plain_hook();
         assert_ok(&call(&mut ctx, "juju-log", &["plain"]), "");
+        assert_ok(
+            &call(&mut ctx, "juju-log", &["-l", "unspecified", "dropped"]),
+            "",
+        );
         assert_eq!(ctx.immediate, vec![log("INFO", "plain")]);
         assert_err(&call(&mut ctx, "juju-log", &[]), 2, "no message specified");
         let out = call(&mut ctx, "juju-log", &["--format", "json", "m"]);
