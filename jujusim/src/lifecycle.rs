@@ -43,7 +43,7 @@ pub fn init(root: &Path, name: Option<&str>, juju_version: Option<&str>) -> Resu
         model.juju_version = v.to_string();
     }
     dir.save(&model)?;
-    Ok(())
+    refresh_tools_dir(&dir)
 }
 
 /// Links every tool name to this binary in the model's tools dir (the first `PATH` entry).

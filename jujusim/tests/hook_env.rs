@@ -115,3 +115,54 @@ fn actions_get_action_variables_and_no_hook_name() {
     assert_eq!(env["JUJU_VERSION"], "3.5.4");
     assert!(!env.contains_key("JUJU_RELATION"));
 }
+
+#[test]
+fn a_tool_outside_a_hook_says_so_like_jujuc() {
+    let m = TestModel::new("env-client");
+    let out = std::process::Command::new(m.root.join("tools/relation-get"))
+        .env_clear()
+        .output()
+        .unwrap_or_else(|e| panic!("tools dir not populated: {e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ERROR JUJU_CONTEXT_ID not set\n"
+    );
+}
+
+#[test]
+fn without_dispatch_hooks_and_actions_fall_back_to_their_scripts() {
+    let m = TestModel::new("env-explicit");
+    let charm = m.tmp.path().join("explicit");
+    std::fs::create_dir_all(charm.join("hooks")).unwrap();
+    std::fs::create_dir_all(charm.join("actions")).unwrap();
+    std::fs::write(charm.join("metadata.yaml"), "name: explicit\n").unwrap();
+    std::fs::write(charm.join("actions.yaml"), "go: {}\nmissing: {}\n").unwrap();
+    let script = "#!/bin/sh\necho \"$0 $JUJU_DISPATCH_PATH\" >> \"$JUJU_CHARM_DIR/ran\"\n";
+    for path in ["hooks/install", "hooks/start", "actions/go"] {
+        std::fs::write(charm.join(path), script).unwrap();
+        let mut perm = std::fs::metadata(charm.join(path)).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(charm.join(path), perm).unwrap();
+    }
+    m.ok(&["deploy", charm.to_str().unwrap()]);
+    // Missing hooks (leader-elected, config-changed) are skipped silently, as success.
+    let dir = m.unit_charm_dir("explicit/0").canonicalize().unwrap();
+    let ran = std::fs::read_to_string(dir.join("ran")).unwrap();
+    assert_eq!(
+        ran,
+        format!(
+            "{0}/hooks/install hooks/install\n{0}/hooks/start hooks/start\n",
+            dir.display()
+        )
+    );
+    assert_eq!(m.unit_status("explicit/0").0, "unknown");
+    m.ok(&["run", "explicit/0", "go"]);
+    let out = m.cmd(&["run", "explicit/0", "missing", "--format=json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["explicit/0"]["message"],
+        "action not implemented on unit \"explicit/0\""
+    );
+}
