@@ -599,8 +599,21 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
                 eprintln!("no model at {}", root.display());
                 return Ok(0);
             }
-            let mut o = open(&root)?;
-            o.sim.destroy()?;
+            // A command holding the lock may be stuck in a hook or `exec`: stop settling, end
+            // every process in the model's machines (which ends that command), then take the
+            // lock and tear down.
+            let marker = dir.destroying_marker();
+            let _ = std::fs::write(&marker, b"");
+            if let Ok(snapshot) = dir.load() {
+                if let Some(net) = snapshot.net_index {
+                    for id in snapshot.machines.keys() {
+                        crate::machine::kill_machine_processes(net, *id);
+                    }
+                }
+            }
+            let result = open(&root).and_then(|mut o| o.sim.destroy());
+            let _ = std::fs::remove_file(&marker);
+            result?;
             eprintln!("destroyed model in {}", root.display());
             Ok(0)
         }

@@ -891,6 +891,10 @@ impl Sim {
                     .is_none_or(|u| u.failed_hook.is_none())
             });
             let Some(i) = next else { break };
+            if self.dir.destroying_marker().exists() {
+                self.save()?;
+                return user("the model is being destroyed");
+            }
             if ran >= settle_limit() {
                 self.save()?;
                 return Err(SimError::Loop {

@@ -411,6 +411,10 @@ impl ModelDir {
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("lock")
     }
+    /// Present while `destroy` runs: `settle` stops instead of starting another hook.
+    pub fn destroying_marker(&self) -> PathBuf {
+        self.root.join("destroying")
+    }
     pub fn debug_log(&self) -> PathBuf {
         self.root.join("debug-log")
     }

@@ -169,3 +169,39 @@ fn a_tool_call_costs_under_two_milliseconds() {
     // build on a shared, loaded machine gets a looser bound so the test measures, not flakes.
     assert!(us < 5000, "a tool call cost {us} us beyond a spawn");
 }
+
+#[test]
+fn destroy_ends_a_command_stuck_in_a_machine() {
+    let m = TestModel::new("machines-stuck");
+    let charm = m.charm("hooklog");
+    m.ok(&["deploy", charm.to_str().unwrap()]);
+    // An exec that would run for ten minutes holds the model lock.
+    let mut stuck = Command::new(common::BIN)
+        .arg("--model")
+        .arg(&m.root)
+        .args(["exec", "hooklog/0", "--", "sleep 600"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    m.ok(&["destroy"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "destroy waited {:?}",
+        start.elapsed()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(st) = stuck.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = stuck.kill();
+            panic!("the stuck exec outlived destroy");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+}
