@@ -137,7 +137,7 @@ pub fn status_value(sim: &Sim) -> Value {
         let (s, msg) = app_status(sim, name);
         let mut relations = Map::new();
         for r in m.relations.values().filter(|r| r.involves(name)) {
-            let end = r.end_of(name).expect("involves");
+            let Some(end) = r.end_of(name) else { continue };
             let remote = r.remote_app_of(name).unwrap_or_default();
             let list = relations
                 .entry(end.endpoint.clone())
@@ -369,7 +369,9 @@ pub fn show_unit(sim: &Sim, name: &str, format: &str) -> Result<String, SimError
         let Some(r) = m.relations.get(id) else {
             continue;
         };
-        let end = r.end_of(&u.app).expect("unit in relation");
+        let Some(end) = r.end_of(&u.app) else {
+            continue;
+        };
         let remote_app = r.remote_app_of(&u.app).unwrap_or_default();
         let remote_end = if r.is_peer() {
             end.endpoint.clone()
