@@ -49,6 +49,12 @@ Commands:
   bench-tools [N]                         time N tool calls through the socket (default 200)
   destroy                                 kill every process of the model, remove its namespaces
   help                                    this text
+
+Environment:
+  JUJUSIM_MODEL          the model directory when --model is not given
+  JUJUSIM_HOOK_TIMEOUT   seconds a hook may run before it is killed and fails (default 300)
+  JUJUSIM_SETTLE_LIMIT   hooks one settle may run before it reports a loop (default 2000)
+  JUJUSIM_JUJU_VERSION   JUJU_VERSION given to hooks (default: the model's, 3.6.8)
 ";
 
 /// Entry point for `jujusim ...`; returns the exit code.
