@@ -828,8 +828,27 @@ impl Sim {
         }
         let name = self.hook_name(&unit, &q.hook);
         self.before_hook(&unit, &q.hook, &name);
-        let ctx = self.build_context(&unit, Some(&q.hook), &name, &name, None)?;
-        let outcome = self.execute(&unit, Some(&q.hook), ctx, Target::Hook(name.clone()))?;
+        let prepared = self
+            .build_context(&unit, Some(&q.hook), &name, &name, None)
+            .and_then(|ctx| self.execute(&unit, Some(&q.hook), ctx, Target::Hook(name.clone())));
+        let outcome = match prepared {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // The agent could not even start the hook (unreadable charm, missing machine):
+                // the hook fails like any other, so `resolve` can retry it once fixed.
+                self.dir.append_log(&[format!(
+                    "unit-{}: {} ERROR juju.worker.uniter.operation hook {name:?} failed: {e}",
+                    unit.replace('/', "-"),
+                    now_rfc3339().get(11..19).unwrap_or_default()
+                )]);
+                self.model
+                    .set_agent_status(&unit, "error", &format!("hook failed: {name:?}"));
+                if let Some(u) = self.model.units.get_mut(&unit) {
+                    u.failed_hook = Some(q);
+                }
+                return Ok(());
+            }
+        };
         self.log_outcome(&unit, &name, &outcome, "dispatch");
         self.apply_effects(&unit, outcome.effects, None);
         if outcome.exit.success() {

@@ -344,6 +344,11 @@ impl Sim {
     pub fn relate(&mut self, a: &str, b: &str) -> Result<u64, SimError> {
         let (app_a, ep_a) = split_endpoint(a);
         let (app_b, ep_b) = split_endpoint(b);
+        for app in [app_a, app_b] {
+            if self.app(app)?.life != Life::Alive {
+                return user(format!("cannot add relation: application {app:?} is dying"));
+            }
+        }
         let charm_a = self.app_charm(app_a)?;
         let charm_b = self.app_charm(app_b)?;
         let mut candidates = Vec::new();

@@ -174,3 +174,27 @@ fn status_history_records_workload_and_agent_changes() {
     assert!(active.ends_with("ready"), "{log}");
     assert!(lines.last().unwrap().contains("idle"), "{log}");
 }
+
+#[test]
+fn a_hook_the_agent_cannot_start_fails_the_unit_instead_of_the_command() {
+    let m = TestModel::new("commit-nostart");
+    let charm = m.charm("hooklog");
+    m.ok(&["deploy", charm.to_str().unwrap()]);
+    let meta = m.unit_charm_dir("hooklog/0").join("metadata.yaml");
+    let good = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(&meta, "name: [unclosed\n").unwrap();
+    m.ok(&["fire", "hooklog/0", "update-status"]);
+    assert_eq!(
+        m.unit_status("hooklog/0"),
+        (
+            "error".to_string(),
+            "hook failed: \"update-status\"".to_string()
+        )
+    );
+    let log = m.ok(&["debug-log", "--level", "ERROR"]);
+    assert!(log.contains("metadata.yaml"), "{log}");
+    std::fs::write(&meta, good).unwrap();
+    m.clear_hooks();
+    m.ok(&["resolve", "hooklog/0"]);
+    assert_eq!(m.hooks(), vec!["hooklog/0 update-status".to_string()]);
+}
