@@ -124,7 +124,7 @@ test: deps check-static charm charm-lint venv-lb ops-venvs
 # The simulator is a test tool: its debug build (shared with `make test`) builds in a fraction of
 # the time of an LTO release build and its tool calls stay well under a millisecond.
 JUJUSIM := target/debug/jujusim
-demo: deps charm
+demo: deps charm venv-lb
 	cargo build --locked -p jujusim
 	tests/demo.sh $(CHARM) $(JUJUSIM)
 
