@@ -118,7 +118,7 @@ $(OPS_NEW_VENV)/.installed:
 ## test: everything (integration tests drive target/debug/jujusim, built first)
 test: deps check-static charm charm-lint venv-lb ops-venvs
 	cargo build --locked -p jujusim
-	cargo test --workspace --locked
+	cargo test --workspace --locked --no-fail-fast
 
 ## demo: build the charm, run it in a simulated model with real HAProxy and web units, show traffic
 # The simulator is a test tool: its debug build (shared with `make test`) builds in a fraction of
