@@ -73,9 +73,20 @@ struct Args {
 }
 
 impl Args {
-    /// Removes `--name VALUE` / `--name=VALUE` (or a short alias), returning the value.
+    /// Removes every `--name VALUE` / `--name=VALUE` (or a short alias) and returns the last
+    /// value: a repeated single-valued option means its last occurrence, as in Juju's CLI.
     fn take_value(&mut self, names: &[&str]) -> Result<Option<String>, SimError> {
-        let mut found = None;
+        Ok(self.take_all_of(names)?.pop())
+    }
+
+    /// Removes every `--name VALUE`, returning the values in order (`--config a=1 --config
+    /// b=2` gives both).
+    fn take_all(&mut self, name: &str) -> Result<Vec<String>, SimError> {
+        self.take_all_of(&[name])
+    }
+
+    fn take_all_of(&mut self, names: &[&str]) -> Result<Vec<String>, SimError> {
+        let mut found = Vec::new();
         let mut i = 0;
         while i < self.items.len() {
             let item = &self.items[i];
@@ -86,13 +97,13 @@ impl Args {
                 if i + 1 >= self.items.len() {
                     return Err(SimError::User(format!("option needs an argument: {item}")));
                 }
-                found = Some(self.items.remove(i + 1));
+                found.push(self.items.remove(i + 1));
                 self.items.remove(i);
                 continue;
             }
             if let Some((k, v)) = item.split_once('=') {
                 if names.contains(&k) && k.starts_with("--") {
-                    found = Some(v.to_string());
+                    found.push(v.to_string());
                     self.items.remove(i);
                     continue;
                 }
@@ -100,15 +111,6 @@ impl Args {
             i += 1;
         }
         Ok(found)
-    }
-
-    /// Removes every `--name VALUE`, returning the values in order.
-    fn take_all(&mut self, name: &str) -> Result<Vec<String>, SimError> {
-        let mut out = Vec::new();
-        while let Some(v) = self.take_value(&[name])? {
-            out.push(v);
-        }
-        Ok(out)
     }
 
     fn take_flag(&mut self, name: &str) -> bool {
@@ -685,4 +687,47 @@ fn settle(sim: &mut Sim) -> Result<i32, SimError> {
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod args_tests {
+    use super::Args;
+
+    fn args(list: &[&str]) -> Args {
+        Args {
+            items: list.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn repeated_config_options_are_all_kept_in_order() {
+        let mut a = args(&[
+            "web",
+            "--config",
+            "a=1",
+            "-n",
+            "2",
+            "--config=b=2",
+            "--config",
+            "c=3",
+        ]);
+        assert_eq!(a.take_all("--config").unwrap(), ["a=1", "b=2", "c=3"]);
+        assert_eq!(a.take_value(&["-n"]).unwrap().as_deref(), Some("2"));
+        assert_eq!(a.items, ["web"]);
+    }
+
+    #[test]
+    fn a_repeated_single_valued_option_means_the_last_one() {
+        let mut a = args(&["-n", "1", "-n", "3"]);
+        assert_eq!(
+            a.take_value(&["-n", "--num-units"]).unwrap().as_deref(),
+            Some("3")
+        );
+    }
+
+    #[test]
+    fn options_after_double_dash_are_left_alone() {
+        let mut a = args(&["u/0", "--", "cmd", "--config", "x"]);
+        assert!(a.take_all("--config").unwrap().is_empty());
+    }
 }
