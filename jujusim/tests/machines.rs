@@ -149,7 +149,7 @@ fn etc_haproxy_is_private_to_each_machine() {
 }
 
 #[test]
-fn a_tool_call_costs_little_next_to_a_process_spawn() {
+fn bench_tools_times_real_tool_calls_against_a_process_spawn() {
     let m = TestModel::new("machines-bench");
     let charm = m.charm("hooklog");
     m.ok(&["deploy", charm.to_str().unwrap()]);
@@ -164,15 +164,11 @@ fn a_tool_call_costs_little_next_to_a_process_spawn() {
         panic!("unexpected bench output {out:?}");
     };
     println!("tool call {total} us, bare spawn {baseline} us, simulator share {share} us");
-    // The goal, < 2 ms per call, is met by the release binary on this machine under load
-    // (README "Speed": 0.7–1.1 ms beyond the spawn at load average ~7). This debug build
-    // shares 2 cores with every other build and test, where scheduler latency alone reaches
-    // milliseconds (3.5 ms share at load average 18), so the bound here only catches a
-    // pathology (a blocking server, a lost wake-up); the figure is printed for the record.
-    assert!(
-        share < 20_000,
-        "a tool call cost {share} us beyond a {baseline} us spawn"
-    );
+    // The cost itself is a performance figure: `make bench` reports it (bench/RESULTS.md), and
+    // no test asserts on time. Here: bench-tools ran real calls and its arithmetic holds.
+    assert!(total > 0 && baseline > 0, "{out}");
+    // (Each figure is truncated to whole microseconds separately.)
+    assert!(share.abs_diff(total.saturating_sub(baseline)) <= 1, "{out}");
 }
 
 #[test]
