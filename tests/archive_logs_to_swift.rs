@@ -443,7 +443,13 @@ fn archive_logs_fails_on_a_timeout_and_on_a_wrong_etag() {
             json!({"endpoint": format!("http://{silent}/v1/AUTH_test"), "token": "AUTH_tk_secret_1", "basepath": "logs", "timeout": 1}),
         )
         .failure();
-    assert!(started.elapsed() < Duration::from_secs(4));
+    // The silent server never answers: returning at all proves the timeout. The bound is loose
+    // on purpose (a loaded CI machine), far below "waits forever".
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         message.starts_with("creating container logs: timed out after 1 s waiting for an answer from 127.0.6.3:55091/v1/AUTH_test/logs"),
         "{message}"
