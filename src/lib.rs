@@ -7,6 +7,7 @@
 //! `haproxy` never uses `interfaces` or `juju`.
 
 pub mod acme;
+pub mod actions;
 pub mod charm;
 pub mod charm_config;
 pub mod haproxy;
