@@ -72,7 +72,7 @@ fn our_bag(m: &Model, requirer_unit: &str) -> (Value, Value) {
 #[test]
 fn two_requirers_served_with_their_own_certificates_and_users_a_bad_one_rejected_alone() {
     let m = Model::new("ssl_termination_requirers");
-    // jujusim keeps only the last of repeated `deploy --config` flags: configure afterwards.
+    // Configured after deploy: `services=""` frees port 80 before the ssl frontends exist.
     m.deploy_ours("haproxy-lb", 1, &[]);
     m.run(&[
         "config",
