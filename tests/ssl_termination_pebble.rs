@@ -178,6 +178,21 @@ impl Pebble {
         }
     }
 
+    /// Make `host` resolve to `address` (challtestsrv management API, §4.8).
+    fn add_a(&self, host: &str, address: &str) {
+        let body = json!({"host": format!("{host}."), "addresses": [address]}).to_string();
+        let out = Command::new("curl")
+            .args(["-sS", "--fail", "--max-time", "10", "-d", &body])
+            .arg(format!("http://{HOST}:50055/add-a"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The root that issues leaf certificates (new at every start, §4.8).
     fn root(&self) -> PathBuf {
         let path = self.dir.join("issuing-root.pem");
@@ -310,6 +325,8 @@ impl World {
     /// One whole pass: prepare, apply, ACME when due, apply again, reload for new files.
     fn converge(&self, model: &Model) -> SslTermination {
         let mut ssl = prepare(&self.settings, model).unwrap();
+        // Our address only: ports 50000-54999 lie in the host's ephemeral range.
+        ssl.bind_on(ip(1));
         self.apply(&mut ssl).unwrap();
         if ssl.acme_due() {
             let changed = ssl.issue(&self.settings).unwrap();
@@ -410,15 +427,36 @@ fn pebble_issues_sites_served_by_sni_with_auth_and_renewal_loses_no_request() {
             ),
         ),
     ];
+    // gamma's name points where nothing listens: the CA cannot validate it (§4.5 "Failure").
+    pebble.add_a("gamma.example.com", "127.0.5.99");
+    let unreachable = request(&["gamma.example.com"], "", 50011, "127.0.5.11");
     let relations = vec![
         relation(1, vec![unit("alpha/0", &good_alpha)]),
         relation(2, vec![unit("beta/0", &good_beta)]),
         relation(3, bad.iter().map(|(n, r)| unit(n, r)).collect()),
+        relation(4, vec![unit("gamma/0", &unreachable)]),
     ];
     let m = model(options(&pebble), relations);
     let ssl = world.converge(&m);
     let statuses = states(&ssl);
-    assert_eq!(statuses.len(), 2, "only the two good sites: {statuses:?}");
+    assert_eq!(
+        statuses.len(),
+        3,
+        "the two good sites and gamma: {statuses:?}"
+    );
+    // The failure names the fqdn, the CA's problem and the next attempt; it backs off.
+    match &statuses[2].state {
+        SiteState::Failed(message) => {
+            assert!(
+                message.starts_with("acme: gamma.example.com: urn:ietf:params:acme:error:"),
+                "{message}"
+            );
+            assert!(message.contains("; next attempt after "), "{message}");
+        }
+        other => panic!("gamma: {other:?}"),
+    }
+    assert!(!ssl.acme_due(), "gamma backs off; the others are issued");
+    let statuses: Vec<SiteStatus> = statuses[..2].to_vec();
     for s in &statuses {
         assert_eq!(
             s.state,
@@ -601,7 +639,7 @@ fn pebble_issues_sites_served_by_sni_with_auth_and_renewal_loses_no_request() {
     let statuses = states(&renewed);
     assert_ne!(statuses[0].not_after, not_after_before, "not renewed");
     assert!(
-        statuses.iter().all(|s| s.state == SiteState::Ready),
+        statuses[..2].iter().all(|s| s.state == SiteState::Ready),
         "{statuses:?}"
     );
     let failed = failed.lock().unwrap();

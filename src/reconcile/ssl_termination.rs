@@ -83,6 +83,7 @@ pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, Ssl
         crt_list: file_path(&paths.crt_list())?,
         challenge_map: file_path(&challenge_map(settings))?,
         default_cert: file_path(&paths.default_cert())?,
+        bind_host: None,
     };
     let wanted: Vec<Wanted> = parsed
         .sites
@@ -201,6 +202,12 @@ impl SslTermination {
                     && matches!(&r.source, Source::Config { option } if option == proxy::SERVICE)
             })
             .map(|r| format!("{} {}", r.field, r.reason));
+    }
+
+    /// Bind both frontends to one address instead of all of them (tests on a shared host,
+    /// where a wildcard bind can collide with another program's ephemeral port).
+    pub fn bind_on(&mut self, host: std::net::IpAddr) {
+        self.proxy.bind_host = Some(host);
     }
 
     /// HAProxy did not take the configuration: no site is served as planned.

@@ -21,6 +21,8 @@ pub struct ProxySettings {
     pub crt_list: FilePath,
     pub challenge_map: FilePath,
     pub default_cert: FilePath,
+    /// `None`: every address (`bind :80`), as in production.
+    pub bind_host: Option<std::net::IpAddr>,
 }
 
 /// A site with a certificate file to serve, and its userlist entry when it has credentials.
@@ -148,7 +150,7 @@ pub fn service_request(
         Frontend {
             name: name(HTTP_FRONTEND),
             bind: Bind {
-                host: None,
+                host: settings.bind_host,
                 port: settings.http_port,
             },
             mode: Mode::Http,
@@ -160,7 +162,7 @@ pub fn service_request(
         Frontend {
             name: name(HTTPS_FRONTEND),
             bind: Bind {
-                host: None,
+                host: settings.bind_host,
                 port: settings.https_port,
             },
             mode: Mode::Http,
