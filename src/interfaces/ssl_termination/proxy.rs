@@ -202,6 +202,111 @@ pub fn crt_list(settings: &ProxySettings, routed: &[RoutedSite]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interfaces::ssl_termination::request;
+    use crate::plan::{build::PlanInputs, GlobalSettings};
+    use crate::render::{render, RuntimeFiles};
+
+    const JENKINS: &str = r#"{"contact-email": "ops@example.com", "credentials": "admin s3cret", "fqdn": ["jenkins.example.com", "www.jenkins.example.com"], "nginx-config": ["client_max_body_size 10G"], "upstreams": [{"hostname": "10.0.0.5", "port": "8080", "private-address": "10.0.0.5"}, {"hostname": "10.0.0.6", "port": "8080", "private-address": "10.0.0.6"}]}"#;
+
+    fn path(p: &str) -> FilePath {
+        FilePath::new(p).unwrap()
+    }
+
+    #[test]
+    fn the_worked_example_renders_the_spec_shape() {
+        let request::Parsed::Request(request) = request::parse(Some(JENKINS)) else {
+            panic!("the reference request parses");
+        };
+        let site = Site {
+            relation_id: 7,
+            units: vec!["jenkins-fqdn/0".into()],
+            request,
+        };
+        let settings = ProxySettings {
+            http_port: Port::new(80).unwrap(),
+            https_port: Port::new(443).unwrap(),
+            hsts_max_age: 63_072_000,
+            crt_list: path("/D/certs/crt-list"),
+            challenge_map: path("/D/acme-challenges.map"),
+            default_cert: path("/D/certs/default.pem"),
+            bind_host: None,
+        };
+        let hash = crate::charm_config::sha512_crypt("s3cret", "abcdefghabcdefgh").unwrap();
+        let routed = [RoutedSite {
+            site: &site,
+            cert: path("/D/certs/jenkins.example.com.pem"),
+            user: Some((UserName::new("admin").unwrap(), hash)),
+        }];
+        let sites = [site.clone()];
+        let (request, userlists) = service_request(&settings, &sites, &routed).unwrap();
+        let (plan, rejections) = crate::plan::build(
+            PlanInputs {
+                global: GlobalSettings::default(),
+                userlists,
+                stats: None,
+            },
+            vec![request],
+        );
+        assert!(rejections.is_empty(), "{rejections:?}");
+        let files = RuntimeFiles {
+            admin_socket: path("/run/haproxy/admin.sock"),
+            server_state: path("/run/haproxy/server-state"),
+            chroot: None,
+            user: None,
+            group: None,
+        };
+        let cfg = render(&plan, &files).unwrap();
+        for line in [
+            "frontend ssl-termination-http\n    bind :80\n",
+            "    acl acme_path path_reg ^/\\.well-known/acme-challenge/[A-Za-z0-9_-]+$\n",
+            "    acl acme_known path,field(4,/),map(/D/acme-challenges.map) -m found\n",
+            "    http-request return status 200 content-type text/plain lf-string \"%[path,field(4,/),map(/D/acme-challenges.map)]\" if acme_path acme_known\n    http-request return status 404 if acme_path\n",
+            "    http-request redirect scheme https code 301 if { req.hdr(host),lower,field(1,:) -m str jenkins.example.com www.jenkins.example.com }\n    http-request return status 404\n",
+            "    bind :443 ssl crt-list /D/certs/crt-list alpn h2,http/1.1\n",
+            "    http-request set-header X-Real-IP %[src]\n",
+            "    http-after-response set-header Strict-Transport-Security \"max-age=63072000\"\n",
+            "    use_backend sslterm-jenkins.example.com if { req.hdr(host),lower,field(1,:) -m str jenkins.example.com www.jenkins.example.com }\n",
+            "    default_backend sslterm-no-site\n",
+            "backend sslterm-no-site\n    http-request return status 421\n",
+            "userlist sslterm-users-jenkins.example.com\n    user admin password $6$abcdefghabcdefgh$",
+            "    balance roundrobin\n",
+            "    http-request deny deny_status 413 if { req.hdr(content-length) -m int gt 10737418240 }\n    acl auth_ok http_auth(sslterm-users-jenkins.example.com)\n    http-request auth realm \"Restricted Content\" unless auth_ok || METH_OPTIONS\n    http-request del-header Authorization\n",
+            "    server u0 10.0.0.5:8080 check\n    server u1 10.0.0.6:8080 check\n",
+        ] {
+            assert!(cfg.contains(line), "missing {line:?} in\n{cfg}");
+        }
+        assert!(!cfg.contains("s3cret"));
+        assert_eq!(
+            crt_list(&settings, &routed),
+            "/D/certs/default.pem\n/D/certs/jenkins.example.com.pem jenkins.example.com www.jenkins.example.com\n"
+        );
+    }
+
+    #[test]
+    fn sites_without_certificates_get_frontends_but_no_route() {
+        let request::Parsed::Request(request) = request::parse(Some(JENKINS)) else {
+            panic!();
+        };
+        let sites = [Site {
+            relation_id: 7,
+            units: vec!["jenkins-fqdn/0".into()],
+            request,
+        }];
+        let settings = ProxySettings {
+            http_port: Port::new(80).unwrap(),
+            https_port: Port::new(443).unwrap(),
+            hsts_max_age: 0,
+            crt_list: path("/D/certs/crt-list"),
+            challenge_map: path("/D/acme-challenges.map"),
+            default_cert: path("/D/certs/default.pem"),
+            bind_host: None,
+        };
+        let (request, userlists) = service_request(&settings, &sites, &[]).unwrap();
+        assert_eq!(request.frontends.len(), 2);
+        assert_eq!(request.backends.len(), 1, "only the 421 backend");
+        assert!(userlists.is_empty());
+        assert!(service_request(&settings, &[], &[]).is_none());
+    }
 
     #[test]
     fn long_primaries_get_a_short_distinct_name() {
