@@ -143,8 +143,13 @@ fn two_requirers_served_with_their_own_certificates_and_users_a_bad_one_rejected
         "{:?}",
         sub_workload(&m, "site-bad/0")
     );
-    let (_, lb_status) = m.workload("haproxy-lb/0");
-    assert!(lb_status.contains("site-bad/0"), "{lb_status}");
+    // Our unit status words the sites as spec §4.6 does: one of three not ready, named.
+    let (kind, lb_status) = m.workload("haproxy-lb/0");
+    assert_eq!(kind, "blocked", "{lb_status}");
+    assert!(
+        lb_status.ends_with("1 of 3 sites not ready: site-bad/0 rejected"),
+        "{lb_status}"
+    );
 
     // Auth per site, upstreams per site, no leaking between tenants.
     assert_eq!(curl(&lb, "a.example.com", None).0, 401);

@@ -110,6 +110,7 @@ pub fn reconcile(
             config_problems: config_problems.iter().map(ToString::to_string).collect(),
             rejections: Vec::new(),
             lb: Default::default(),
+            ssl: Default::default(),
             apply_error: None,
         });
     }
@@ -161,15 +162,23 @@ pub fn reconcile(
             tracing::error!(error = %e, "haproxy.cfg not applied; the running config keeps serving")
         }
     }
-    let mut ssl_problems = ssl.problems_for_status();
-    ssl_problems.extend(ssl.problems.iter().map(|p| Rejection {
-        source: plan::Source::Config {
-            option: "ssl-termination".into(),
-        },
-        service: None,
-        field: "option".into(),
-        reason: p.clone(),
-    }));
+    // Site-level problems are logged here and counted in the status as §4.6 words it (details
+    // go to `status-detail`); option-level ones are listed like every other rejection.
+    for problem in ssl.problems_for_status() {
+        tracing::warn!("ssl-termination: {problem}");
+    }
+    let ssl_problems: Vec<Rejection> = ssl
+        .problems
+        .iter()
+        .map(|p| Rejection {
+            source: plan::Source::Config {
+                option: "ssl-termination".into(),
+            },
+            service: None,
+            field: "option".into(),
+            reason: p.clone(),
+        })
+        .collect();
     let rejections: Vec<&Rejection> = requests
         .http
         .rejections
@@ -203,6 +212,7 @@ pub fn reconcile(
         config_problems: config_problems.iter().map(ToString::to_string).collect(),
         rejections: rejections.iter().map(ToString::to_string).collect(),
         lb: loadbalancer::LbStatus::from_answers(&lb_answers),
+        ssl: ssl.status_summary(),
         apply_error: applied.err().map(|e| apply_error_text(&e)),
     };
     status::set(tools, &summary)?;

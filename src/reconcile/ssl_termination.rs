@@ -280,7 +280,26 @@ impl SslTermination {
             .collect()
     }
 
-    /// Rejected requests and failed sites, for logs and the unit status.
+    /// The sites' states as the unit status words them (§4.6): rejected units by unit name,
+    /// failed sites by primary name.
+    pub fn status_summary(&self) -> super::status::SslStatus {
+        let mut out = super::status::SslStatus::default();
+        for (site, status) in self.parsed.sites.iter().zip(self.statuses()) {
+            match status.state {
+                SiteState::Ready => out.ready.push(site.primary().to_string()),
+                SiteState::Pending => out.pending += 1,
+                SiteState::Failed(_) => out.not_ready.push(format!("{} failed", site.primary())),
+            }
+        }
+        for rejection in wire::rejections(&self.parsed) {
+            if let Source::Unit { unit, .. } = &rejection.source {
+                out.not_ready.push(format!("{unit} rejected"));
+            }
+        }
+        out
+    }
+
+    /// Rejected requests and failed sites, for logs (the status counts them, §4.6).
     pub fn problems_for_status(&self) -> Vec<Rejection> {
         let mut out = wire::rejections(&self.parsed);
         for (site, status) in self.parsed.sites.iter().zip(self.statuses()) {

@@ -10,6 +10,60 @@
 use crate::interfaces::loadbalancer::LbStatus;
 use crate::juju::{HookTools, ToolError, WorkloadStatus};
 
+/// ssl-termination's share of the status, worded as `spec/ssl-termination.md` §4.6 says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SslStatus {
+    /// Primary names of the sites that are ready, in site order.
+    pub ready: Vec<String>,
+    pub pending: usize,
+    /// `<primary name, else unit> <state>` of every rejected or failed site, in site order.
+    pub not_ready: Vec<String>,
+}
+
+impl SslStatus {
+    /// §4.6: none when there are no sites; blocked when any site is rejected or failed;
+    /// waiting while certificates are pending; else `Ready (<primaries>)` (≤ 120 chars).
+    fn part(&self) -> Option<(WorkloadStatus, String)> {
+        let total = self.ready.len() + self.pending + self.not_ready.len();
+        if total == 0 {
+            return None;
+        }
+        if let Some(first) = self.not_ready.first() {
+            let k = total - self.ready.len();
+            return Some((
+                WorkloadStatus::Blocked,
+                format!("{k} of {total} sites not ready: {first}"),
+            ));
+        }
+        if self.pending > 0 {
+            return Some((
+                WorkloadStatus::Waiting,
+                format!("Obtaining certificates ({} pending)", self.pending),
+            ));
+        }
+        let mut names = self.ready.join(", ");
+        if names.chars().count() > 120 {
+            names = names.chars().take(119).collect::<String>() + "…";
+        }
+        Some((WorkloadStatus::Active, format!("Ready ({names})")))
+    }
+}
+
+/// The more severe of two statuses (blocked over waiting over active).
+fn worst(a: WorkloadStatus, b: WorkloadStatus) -> WorkloadStatus {
+    let rank = |s: WorkloadStatus| match s {
+        WorkloadStatus::Blocked => 3,
+        WorkloadStatus::Maintenance => 2,
+        WorkloadStatus::Waiting => 1,
+        WorkloadStatus::Active => 0,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
 /// Juju shows the message in one table cell: keep it readable.
 const MAX_MESSAGE: usize = 1000;
 
@@ -21,6 +75,7 @@ pub struct Summary {
     pub config_problems: Vec<String>,
     pub rejections: Vec<String>,
     pub lb: LbStatus,
+    pub ssl: SslStatus,
     pub apply_error: Option<String>,
 }
 
@@ -50,6 +105,13 @@ impl Summary {
         } else {
             parts.push(served);
             WorkloadStatus::Active
+        };
+        let kind = match self.ssl.part() {
+            Some((ssl_kind, text)) => {
+                parts.push(text);
+                worst(kind, ssl_kind)
+            }
+            None => kind,
         };
         if !self.rejections.is_empty() {
             parts.push(format!(
@@ -82,8 +144,61 @@ mod tests {
             config_problems: vec![],
             rejections: vec![],
             lb: LbStatus::default(),
+            ssl: SslStatus::default(),
             apply_error: None,
         }
+    }
+
+    #[test]
+    fn ssl_sites_all_ready_are_named() {
+        let s = Summary {
+            ssl: SslStatus {
+                ready: vec!["a.example.com".into(), "b.example.com".into()],
+                ..SslStatus::default()
+            },
+            ..summary()
+        };
+        assert_eq!(
+            s.status(),
+            (
+                WorkloadStatus::Active,
+                "2 services, 3 backends; Ready (a.example.com, b.example.com)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_pending_site_waits_and_a_failed_one_blocks() {
+        let pending = Summary {
+            ssl: SslStatus {
+                ready: vec!["a.example.com".into()],
+                pending: 2,
+                not_ready: vec![],
+            },
+            ..summary()
+        };
+        assert_eq!(
+            pending.status(),
+            (
+                WorkloadStatus::Waiting,
+                "2 services, 3 backends; Obtaining certificates (2 pending)".into()
+            )
+        );
+        let failed = Summary {
+            ssl: SslStatus {
+                ready: vec!["a.example.com".into()],
+                pending: 1,
+                not_ready: vec!["b.example.com failed".into()],
+            },
+            ..summary()
+        };
+        assert_eq!(
+            failed.status(),
+            (
+                WorkloadStatus::Blocked,
+                "2 services, 3 backends; 2 of 3 sites not ready: b.example.com failed".into()
+            )
+        );
     }
 
     #[test]
