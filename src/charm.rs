@@ -8,6 +8,7 @@ use tracing::{info, warn};
 
 use crate::install::{self, InstallError, Installer};
 use crate::juju::{ActionContext, Context, HookTools, ToolError, WorkloadStatus};
+use crate::lock;
 use crate::reconcile::{self, ReconcileError, Settings};
 
 /// Why a hook or action failed. Returning it makes the process exit 1, so Juju marks the hook
@@ -20,6 +21,8 @@ pub enum HookError {
     Reconcile(#[from] ReconcileError),
     #[error("cannot stop haproxy: {0}")]
     Stop(#[from] crate::haproxy::ServiceError),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
 }
 
 /// Runs a hook with the real `apt-get` and `haproxy`.
@@ -40,6 +43,12 @@ pub fn run_hook_with(
     settings: &Settings,
 ) -> Result<(), HookError> {
     let hook = ctx.hook_name().unwrap_or("");
+    // One mutating run at a time per unit (`juju exec` does not take Juju's lock): `lock`.
+    let _lock = lock::acquire(
+        &lock::path_in(&settings.state_dir),
+        &format!("hook {hook}"),
+        lock::DEFAULT_WAIT,
+    )?;
     // Teardown hooks must not (re)install the package the unit is leaving behind. `stop` runs
     // after every relation is gone (spec §2.3): the unit serves nothing any more.
     if hook == "stop" {
@@ -85,6 +94,11 @@ pub fn run_action(
     tools: &HookTools,
     action: &ActionContext,
 ) -> Result<(), HookError> {
+    let _lock = lock::acquire(
+        &lock::path_in(&Settings::debian().state_dir),
+        &format!("action {}", action.name),
+        lock::DEFAULT_WAIT,
+    )?;
     warn!(action = %action.name, "unknown action");
     tools.action_fail(&format!(
         "unknown action {:?}: this charm declares no actions",
