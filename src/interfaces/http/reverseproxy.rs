@@ -92,7 +92,7 @@ pub struct Outcome {
 pub enum ConfigError {
     #[error("config option services {0}")]
     Document(services::DocumentError),
-    #[error("config option services: entry {index}{}: {error}", .error.service.as_ref().map(|s| format!(" ({s})")).unwrap_or_default())]
+    #[error("config option services: entry {index}{}: {error}", .error.service.as_ref().map(|s| format!(" ({})", crate::plan::types::one_line(s))).unwrap_or_default())]
     Entry { index: usize, error: EntryError },
 }
 
