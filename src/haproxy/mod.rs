@@ -110,7 +110,15 @@ pub fn apply_observed(
     service.prepare()?;
     let serving = matches!(service.state(), State::Running(_));
     let warnings = match config::stage(paths, text.as_bytes())? {
-        config::Staged::Unchanged if serving => return Ok(ApplyOutcome::Unchanged),
+        config::Staged::Unchanged if serving && config::live_is_last_good(paths) => {
+            return Ok(ApplyOutcome::Unchanged)
+        }
+        config::Staged::Unchanged if serving => {
+            // Installed by a run that died before its reload was verified (crash between
+            // rename and reload): HAProxy may still run the previous file. Reload it now.
+            tracing::warn!("haproxy.cfg was installed but its reload never verified; reloading");
+            return reload_installed(service, plan, Vec::new(), at);
+        }
         config::Staged::Unchanged => {
             // The file is right but nothing serves it (e.g. after a reboot): start.
             service.start()?;
