@@ -16,7 +16,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -72,10 +72,13 @@ pub fn acquire(path: &Path, what: &str, wait: Duration) -> Result<RunLock, LockE
         source,
     };
     if let Some(dir) = path.parent() {
+        // The lock lives in the charm's state directory, which also holds the password hash
+        // and the kept config: the first thing every run does is make it private (0700).
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
+            .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
             .map_err(open_error)?;
     }
     let mut file = OpenOptions::new()
@@ -162,9 +165,10 @@ mod tests {
 
     #[test]
     fn the_lock_file_and_its_directory_are_private() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
         let _lock = acquire(&path_in(&state), "hook install", Duration::ZERO).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&state), 0o700);
