@@ -87,22 +87,45 @@ pub fn ensure_installed(tools: &HookTools, installer: &Installer) -> Result<bool
     Ok(true)
 }
 
-/// Runs an action. `actions.yaml` declares none yet, so Juju never starts one; a stray call
-/// fails the action with a reason rather than the process.
+/// Actions that change HAProxy or the charm's files (`actions.yaml`).
+const MUTATING_ACTIONS: &[&str] = &[
+    "suspend",
+    "enable",
+    "reload",
+    "set-server-state",
+    "archive-logs",
+];
+
+/// Runs an action: `crate::actions` reads its parameters, runs it and reports with
+/// `action-set`/`action-fail` (a failed action exits 0; only a failing hook tool fails the
+/// process).
 pub fn run_action(
-    _ctx: &Context,
+    ctx: &Context,
     tools: &HookTools,
     action: &ActionContext,
 ) -> Result<(), HookError> {
-    let _lock = lock::acquire(
-        &lock::path_in(&Settings::debian().state_dir),
-        &format!("action {}", action.name),
-        lock::DEFAULT_WAIT,
-    )?;
-    warn!(action = %action.name, "unknown action");
-    tools.action_fail(&format!(
-        "unknown action {:?}: this charm declares no actions",
-        action.name
-    ))?;
-    Ok(())
+    run_action_with(ctx, tools, action, &Settings::debian())
+}
+
+/// Runs an action with the given settings (tests use temp dirs).
+pub fn run_action_with(
+    ctx: &Context,
+    tools: &HookTools,
+    action: &ActionContext,
+    settings: &Settings,
+) -> Result<(), HookError> {
+    // Actions that change HAProxy or the charm's files run one at a time with hooks (`lock`);
+    // read-only ones (stats, version, show-config, get-proxied-endpoints) never wait.
+    let _lock = if MUTATING_ACTIONS.contains(&action.name.as_str()) {
+        Some(lock::acquire(
+            &lock::path_in(&settings.state_dir),
+            &format!("action {}", action.name),
+            lock::DEFAULT_WAIT,
+        )?)
+    } else {
+        None
+    };
+    crate::actions::dispatch(ctx, tools, action, settings).map_err(|e| match e {
+        crate::actions::DispatchError::Tool(e) => HookError::Tool(e),
+    })
 }

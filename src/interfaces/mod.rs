@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod loadbalancer;
+pub mod ssl_termination;
 
 use std::collections::BTreeMap;
 

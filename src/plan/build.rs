@@ -40,7 +40,11 @@ pub fn build(
     }
 
     for request in requests {
-        if request.backends.iter().all(|b| b.servers.is_empty()) {
+        // ssl-termination's frontends must exist before any site is routed: port 80 answers
+        // the ACME challenges that make the first certificate (`ssl-termination.md` §4.4).
+        if request.origin != Origin::SslTermination
+            && request.backends.iter().all(|b| b.servers.is_empty())
+        {
             tracing::info!(source = %request.source, service = %request.service, "service has no servers yet; not rendered");
             continue;
         }

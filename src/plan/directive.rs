@@ -12,6 +12,8 @@
 //!
 //! This module knows nothing about Juju, relations or HAProxy processes.
 
+mod composed;
+
 use super::types::{InvalidValue, TimeValue};
 use serde::Serialize;
 use std::fmt;

@@ -11,7 +11,7 @@ use crate::juju::{Context, HookTools, Leader, ToolError, UnitAddress};
 use serde_json::{Map, Value};
 
 /// The endpoints whose relations feed the plan or receive answers.
-pub const ENDPOINTS: &[&str] = &["reverseproxy", "website", "lb-consumers"];
+pub const ENDPOINTS: &[&str] = &["reverseproxy", "website", "lb-consumers", "ssl-termination"];
 
 /// Everything one reconcile reads.
 pub struct Model {

@@ -12,9 +12,13 @@
 pub mod files;
 pub mod gather;
 pub mod isolate;
+pub mod operator_state;
 mod publish;
+pub mod served;
 mod services_option;
+pub mod ssl_termination;
 mod status;
+pub mod suspension;
 
 use crate::charm_config::{self, EffectiveConfig};
 use crate::haproxy::{self, ApplyError, ApplyOutcome, ConfigError, Service};
@@ -65,12 +69,17 @@ pub enum ReconcileError {
     File(#[from] files::FileError),
     #[error("a charm directory cannot be named in haproxy.cfg: {0}")]
     Path(#[from] plan::InvalidValue),
+    #[error(transparent)]
+    Ssl(#[from] ssl_termination::SslError),
 }
 
 /// Requests from every source, and what the interfaces need back after `plan::build`.
 struct Requests {
     http: reverseproxy::Outcome,
     lb: loadbalancer::Parsed,
+    /// The ssl-termination frontends and site backends, and their userlists.
+    ssl: Option<plan::ServiceRequest>,
+    ssl_userlists: Vec<plan::Userlist>,
 }
 
 /// Run the whole reconcile.
@@ -84,12 +93,30 @@ pub fn reconcile(
     let services = services_option::resolve(&model.config, &settings.state_dir);
     config_problems.extend(services.problem);
 
-    let requests = collect_requests(ctx, settings, &model, &config, &services.entries)?;
+    let mut requests = collect_requests(ctx, settings, &model, &config, &services.entries)?;
+    let mut ssl = ssl_termination::prepare(settings, &model)?;
+    let ssl_files = add_ssl_requests(&mut requests, &mut ssl)?;
     let (mut plan, mut build_rejections) = build_plan(&config, &requests, &[]);
-    write_files(settings, &requests)?;
+    ssl.note_build_rejections(&build_rejections);
+    write_files(settings, &requests, &ssl_files, &ssl.keep())?;
+
+    // The operator's suspension outlives every hook: the plan and its files are kept current
+    // for `enable`, but nothing is served (actions `suspend`/`enable`).
+    if suspension::is_suspended(&settings.state_dir) {
+        suspension::hold(tools, settings)?;
+        return Ok(Summary {
+            plan_services: plan.services.len(),
+            plan_backends: plan.backends.len(),
+            config_problems: config_problems.iter().map(ToString::to_string).collect(),
+            rejections: Vec::new(),
+            lb: Default::default(),
+            apply_error: None,
+        });
+    }
 
     let service = Service::new(settings.haproxy.clone());
     let mut applied = haproxy::apply(&service, &plan);
+    let mut excluded: Vec<Rejection> = Vec::new();
     if let Err(ApplyError::Config(ConfigError::Rejected { .. })) = &applied {
         let refused = isolate::refused(&settings.haproxy, &plan);
         if !refused.is_empty() {
@@ -98,11 +125,35 @@ pub fn reconcile(
                 "haproxy refused some services; applying the rest"
             );
             (plan, build_rejections) = build_plan(&config, &requests, &refused);
-            build_rejections.extend(refused);
+            build_rejections.extend(refused.iter().cloned());
+            excluded = refused;
             applied = haproxy::apply(&service, &plan);
         }
     }
+    // ACME after HAProxy serves the HTTP frontend (§4.1); only when a certificate is due and
+    // not backing off, so most hooks do no ACME at all.
+    if applied.is_ok() && ssl.acme_due() {
+        let changed = ssl.issue(settings)?;
+        if !changed.is_empty() {
+            let ssl_files = add_ssl_requests(&mut requests, &mut ssl)?;
+            (plan, build_rejections) = build_plan(&config, &requests, &excluded);
+            build_rejections.extend(excluded.iter().cloned());
+            ssl.note_build_rejections(&build_rejections);
+            write_files(settings, &requests, &ssl_files, &ssl.keep())?;
+            applied = haproxy::apply(&service, &plan);
+            if let Ok(ApplyOutcome::Unchanged) = applied {
+                // Only certificate files changed: HAProxy reads them at reload (§4.7).
+                if let Err(e) = service.reload() {
+                    tracing::error!(error = %e, "reload for new certificates failed");
+                }
+            }
+        }
+    }
     let applied_ok = applied.is_ok();
+    if applied_ok {
+        operator_state::reassert(&settings.state_dir, &service.admin(), &plan);
+        served::record(&settings.state_dir, &plan, &model.public_address);
+    }
     match &applied {
         Ok(ApplyOutcome::Unchanged) => tracing::debug!("haproxy.cfg unchanged"),
         Ok(outcome) => tracing::info!(?outcome, "haproxy.cfg applied"),
@@ -110,6 +161,15 @@ pub fn reconcile(
             tracing::error!(error = %e, "haproxy.cfg not applied; the running config keeps serving")
         }
     }
+    let mut ssl_problems = ssl.problems_for_status();
+    ssl_problems.extend(ssl.problems.iter().map(|p| Rejection {
+        source: plan::Source::Config {
+            option: "ssl-termination".into(),
+        },
+        service: None,
+        field: "option".into(),
+        reason: p.clone(),
+    }));
     let rejections: Vec<&Rejection> = requests
         .http
         .rejections
@@ -117,6 +177,7 @@ pub fn reconcile(
         .chain(&services.warnings)
         .chain(&requests.lb.rejections)
         .chain(&build_rejections)
+        .chain(&ssl_problems)
         .collect();
     for rejection in &rejections {
         tracing::warn!("rejected: {rejection}");
@@ -127,6 +188,14 @@ pub fn reconcile(
     if applied_ok {
         publish::relations(tools, &model, &plan, &requests.http, &lb_answers, &config)?;
         publish::ports(tools, &plan)?;
+    }
+    // ssl-termination answers are published even when the candidate was refused: its sites
+    // are then reported failed, never ready (§1.5: only ready names).
+    if !applied_ok {
+        ssl.note_not_applied();
+    }
+    for (id, desired) in ssl.answers(&model) {
+        publish::ssl_termination(tools, &model, id, &desired)?;
     }
     let summary = Summary {
         plan_services: plan.services.len(),
@@ -180,7 +249,23 @@ fn collect_requests(
         cert_dir: file_path("lb-certs")?,
     };
     let lb = loadbalancer::parse(&model.relations, &lb_settings);
-    Ok(Requests { http, lb })
+    Ok(Requests {
+        http,
+        lb,
+        ssl: None,
+        ssl_userlists: Vec::new(),
+    })
+}
+
+/// Put the ssl-termination request and userlists into `requests`; the files they need.
+fn add_ssl_requests(
+    requests: &mut Requests,
+    ssl: &mut ssl_termination::SslTermination,
+) -> Result<Vec<ssl_termination::SslFile>, ReconcileError> {
+    let (request, userlists, files) = ssl.plan_parts()?;
+    requests.ssl = request;
+    requests.ssl_userlists = userlists;
+    Ok(files)
 }
 
 /// Build the plan from every request except the `excluded` ones (matched by source and
@@ -190,13 +275,14 @@ fn build_plan(
     requests: &Requests,
     excluded: &[Rejection],
 ) -> (LoadBalancerPlan, Vec<Rejection>) {
-    let (stats, userlists) = match &config.monitoring {
+    let (stats, mut userlists) = match &config.monitoring {
         Some(monitoring) => {
             let (stats, userlist) = monitoring.plan_parts(None);
             (Some(stats), vec![userlist])
         }
         None => (None, Vec::new()),
     };
+    userlists.extend(requests.ssl_userlists.iter().cloned());
     let inputs = PlanInputs {
         global: config.global.clone(),
         userlists,
@@ -209,6 +295,7 @@ fn build_plan(
         .requests
         .iter()
         .chain(&requests.lb.requests)
+        .chain(&requests.ssl)
         .filter(|r| {
             !excluded
                 .iter()
@@ -219,8 +306,21 @@ fn build_plan(
     plan::build(inputs, all)
 }
 
-fn write_files(settings: &Settings, requests: &Requests) -> Result<(), ReconcileError> {
-    let mut keep = BTreeSet::new();
+fn write_files(
+    settings: &Settings,
+    requests: &Requests,
+    ssl_files: &[ssl_termination::SslFile],
+    ssl_keep: &[PathBuf],
+) -> Result<(), ReconcileError> {
+    let mut keep: BTreeSet<PathBuf> = ssl_keep.iter().cloned().collect();
+    for file in ssl_files {
+        files::write(&files::WantedFile {
+            path: &file.path,
+            contents: &file.contents,
+            mode: file.mode,
+        })?;
+        keep.insert(file.path.clone());
+    }
     for GeneratedFile {
         path,
         contents,

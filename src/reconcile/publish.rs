@@ -54,6 +54,33 @@ pub fn relations(
     Ok(())
 }
 
+/// Our `status`/`status-detail` on one ssl-termination relation, only the keys that changed
+/// (`spec/ssl-termination.md` §1.2: written only on change).
+pub fn ssl_termination(
+    tools: &HookTools,
+    model: &Model,
+    id: u64,
+    desired: &crate::interfaces::Bag,
+) -> Result<(), ToolError> {
+    let endpoint = crate::interfaces::ssl_termination::ENDPOINT;
+    let Some(relation) = model
+        .relations
+        .iter()
+        .find(|r| r.endpoint == endpoint && r.id == id)
+    else {
+        return Ok(());
+    };
+    let delta = changes(
+        &relation.local_unit_bag,
+        desired,
+        &crate::interfaces::ssl_termination::ANSWER_KEYS,
+    );
+    if !delta.is_empty() {
+        tools.relation_set_unit(&relation_id(endpoint, id)?, &delta)?;
+    }
+    Ok(())
+}
+
 fn relation_id(endpoint: &str, id: u64) -> Result<RelationId, ToolError> {
     RelationId::new(endpoint, id).map_err(|e| ToolError::InvalidInput {
         tool: "relation-set",

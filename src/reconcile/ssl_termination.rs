@@ -1,0 +1,351 @@
+//! The ssl-termination part of the reconcile (`spec/ssl-termination.md` §4.1): requests from
+//! the `ssl-termination` relations, certificates on hand (self-signed/fallback made here, ACME
+//! only when one is due and not backing off), the plan request and files, then — after HAProxy
+//! serves the HTTP frontend — issuance, and the answers per relation.
+//!
+//! Joins `interfaces::ssl_termination` (wire, HAProxy shape) and `acme` (certificates); the
+//! HTTP-01 board here is the only place that writes the challenge map and talks to HAProxy's
+//! runtime API for it (`haproxy.md` §6: write the file, then `del map` + `add map`).
+
+use super::gather::Model;
+use super::Settings;
+use crate::acme::client::ChallengeBoard;
+use crate::acme::state::State;
+use crate::acme::{self, CertPaths, Wanted};
+use crate::haproxy::runtime::socket_command;
+use crate::interfaces::ssl_termination::options::{self, SslOptions};
+use crate::interfaces::ssl_termination::proxy::{self, ProxySettings, RoutedSite};
+use crate::interfaces::ssl_termination::{self as wire, Parsed, SiteState, SiteStatus};
+use crate::interfaces::Bag;
+use crate::plan::{FilePath, Rejection, ServiceRequest, Source, Userlist};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// At most this much ACME per hook (§4.1).
+const ACME_BUDGET: Duration = Duration::from_secs(300);
+
+/// Everything the ssl-termination part knows during one reconcile.
+pub struct SslTermination {
+    pub parsed: Parsed,
+    pub options: SslOptions,
+    pub problems: Vec<String>,
+    paths: CertPaths,
+    proxy: ProxySettings,
+    state: State,
+    wanted: Vec<Wanted>,
+    /// Set when `plan::build` refused the whole request (a port another service holds).
+    refused: Option<String>,
+}
+
+/// The plan request (`None` without sites), its userlists, and the files they name.
+pub type PlanParts = (Option<ServiceRequest>, Vec<Userlist>, Vec<SslFile>);
+
+/// One file to write: path, bytes, mode.
+pub struct SslFile {
+    pub path: PathBuf,
+    pub contents: Vec<u8>,
+    pub mode: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SslError {
+    #[error(transparent)]
+    Cert(#[from] acme::CertError),
+    #[error(transparent)]
+    State(#[from] acme::state::StateError),
+    #[error("an ssl-termination path cannot be named in haproxy.cfg: {0}")]
+    Path(#[from] crate::plan::InvalidValue),
+}
+
+fn file_path(path: &Path) -> Result<FilePath, crate::plan::InvalidValue> {
+    FilePath::new(&path.to_string_lossy())
+}
+
+pub fn challenge_map(settings: &Settings) -> PathBuf {
+    settings.files_dir.join("acme-challenges.map")
+}
+
+/// Parse the relations and options, make the certificates that need no CA.
+pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, SslError> {
+    let parsed = wire::parse(&model.relations);
+    let (options, problems) = options::parse(&model.config);
+    let paths = CertPaths {
+        certs_dir: settings.files_dir.join("certs"),
+        state_file: settings.state_dir.join("ssl-termination.json"),
+        account_dir: settings.state_dir.join("acme"),
+    };
+    let proxy = ProxySettings {
+        http_port: options.http_port,
+        https_port: options.https_port,
+        hsts_max_age: options.hsts_max_age,
+        crt_list: file_path(&paths.crt_list())?,
+        challenge_map: file_path(&challenge_map(settings))?,
+        default_cert: file_path(&paths.default_cert())?,
+        bind_host: None,
+    };
+    let wanted: Vec<Wanted> = parsed
+        .sites
+        .iter()
+        .map(|site| Wanted {
+            names: site.request.fqdns.iter().map(ToString::to_string).collect(),
+            contact: site.request.contact.clone(),
+        })
+        .collect();
+    let mut state = acme::load_state(&paths);
+    acme::retire_removed(&state, &wanted, &paths)?;
+    if !wanted.is_empty() {
+        acme::ensure_default_cert(&paths)?;
+        let made = acme::ensure_local(
+            &mut state,
+            &wanted,
+            &options.acme,
+            &paths,
+            acme::x509::now(),
+        )?;
+        for primary in made {
+            tracing::info!(site = %primary, "self-signed certificate made");
+        }
+    }
+    // Forget removed sites' records except what lets a retired certificate come back.
+    state.sites.retain(|primary, record| {
+        wanted.iter().any(|w| w.primary() == primary)
+            || (record.origin.is_some()
+                && paths
+                    .certs_dir
+                    .join("retired")
+                    .join(format!("{primary}.pem"))
+                    .is_file())
+    });
+    acme::save_state(&state, &paths)?;
+    Ok(SslTermination {
+        parsed,
+        options,
+        problems,
+        paths,
+        proxy,
+        state,
+        wanted,
+        refused: None,
+    })
+}
+
+impl SslTermination {
+    /// The plan request (`None` without sites), its userlists and the files it names.
+    pub fn plan_parts(&mut self) -> Result<PlanParts, SslError> {
+        let now = acme::x509::now();
+        let mut routed = Vec::new();
+        for (site, wanted) in self.parsed.sites.iter().zip(&self.wanted) {
+            let assessment =
+                acme::assess(&self.state, wanted, &self.options.acme, &self.paths, now);
+            let Some(cert) = assessment.served else {
+                continue;
+            };
+            let user = match &site.request.credentials {
+                Some(c) => Some((
+                    c.user.clone(),
+                    self.state.password_hash(
+                        wanted.primary(),
+                        c.user.as_str(),
+                        c.password.expose(),
+                    )?,
+                )),
+                None => None,
+            };
+            routed.push(RoutedSite {
+                site,
+                cert: file_path(&cert)?,
+                user,
+            });
+        }
+        acme::save_state(&self.state, &self.paths)?;
+        let Some((request, userlists)) =
+            proxy::service_request(&self.proxy, &self.parsed.sites, &routed)
+        else {
+            return Ok((None, Vec::new(), Vec::new()));
+        };
+        let mut files = vec![SslFile {
+            path: self.paths.crt_list(),
+            contents: proxy::crt_list(&self.proxy, &routed).into_bytes(),
+            mode: 0o600,
+        }];
+        let map = PathBuf::from(self.proxy.challenge_map.as_str());
+        if !map.is_file() {
+            files.push(SslFile {
+                path: map,
+                contents: Vec::new(),
+                mode: 0o600,
+            });
+        }
+        Ok((Some(request), userlists, files))
+    }
+
+    /// Files in the swept certificate directory that must stay.
+    pub fn keep(&self) -> Vec<PathBuf> {
+        let mut keep = vec![self.paths.default_cert(), self.paths.crt_list()];
+        keep.extend(
+            self.wanted
+                .iter()
+                .map(|w| self.paths.cert_file(w.primary())),
+        );
+        keep
+    }
+
+    /// `plan::build` refused the request (e.g. a port held by another service): every site
+    /// fails with that reason (§4.4 "an unclaimable port fails every site").
+    pub fn note_build_rejections(&mut self, rejections: &[Rejection]) {
+        self.refused = rejections
+            .iter()
+            .find(|r| {
+                r.service.as_deref() == Some(proxy::SERVICE)
+                    && matches!(&r.source, Source::Config { option } if option == proxy::SERVICE)
+            })
+            .map(|r| format!("{} {}", r.field, r.reason));
+    }
+
+    /// Bind both frontends to one address instead of all of them (tests on a shared host,
+    /// where a wildcard bind can collide with another program's ephemeral port).
+    pub fn bind_on(&mut self, host: std::net::IpAddr) {
+        self.proxy.bind_host = Some(host);
+    }
+
+    /// HAProxy did not take the configuration: no site is served as planned.
+    pub fn note_not_applied(&mut self) {
+        if self.refused.is_none() {
+            self.refused = Some("haproxy refused the configuration; see the unit status".into());
+        }
+    }
+
+    /// A certificate is due and not backing off: worth an ACME round after HAProxy serves.
+    pub fn acme_due(&self) -> bool {
+        let now = acme::x509::now();
+        self.refused.is_none()
+            && self.options.acme.source == acme::CertificateSource::Acme
+            && self.wanted.iter().any(|w| {
+                let a = acme::assess(&self.state, w, &self.options.acme, &self.paths, now);
+                a.due && !a.backing_off
+            })
+    }
+
+    /// Run ACME for the due sites; the primaries whose certificate changed.
+    pub fn issue(&mut self, settings: &Settings) -> Result<Vec<String>, SslError> {
+        let board = HaproxyBoard {
+            map_file: challenge_map(settings),
+            admin_socket: settings.haproxy.admin_socket.clone(),
+            entries: RefCell::new(BTreeMap::new()),
+        };
+        let changed = acme::issue_due(
+            &mut self.state,
+            &self.wanted,
+            &self.options.acme,
+            &self.paths,
+            &board,
+            ACME_BUDGET,
+        );
+        acme::save_state(&self.state, &self.paths)?;
+        Ok(changed)
+    }
+
+    /// The state of each site, for the answers (§4.6).
+    pub fn statuses(&self) -> Vec<SiteStatus> {
+        let now = acme::x509::now();
+        self.wanted
+            .iter()
+            .map(|w| {
+                let a = acme::assess(&self.state, w, &self.options.acme, &self.paths, now);
+                let not_after = a.not_after.map(acme::x509::rfc3339);
+                let state = if let Some(reason) = &self.refused {
+                    SiteState::Failed(format!("configuration: {reason}"))
+                } else if a.ready {
+                    SiteState::Ready
+                } else if let Some(failure) = a.failure {
+                    SiteState::Failed(failure)
+                } else {
+                    SiteState::Pending
+                };
+                SiteStatus { state, not_after }
+            })
+            .collect()
+    }
+
+    /// Our bag on every ssl-termination relation.
+    pub fn answers(&self, model: &Model) -> Vec<(u64, Bag)> {
+        let statuses = self.statuses();
+        model
+            .relations
+            .iter()
+            .filter(|r| r.endpoint == wire::ENDPOINT)
+            .map(|r| (r.id, wire::answer(r.id, &self.parsed, &statuses)))
+            .collect()
+    }
+
+    /// Rejected requests and failed sites, for logs and the unit status.
+    pub fn problems_for_status(&self) -> Vec<Rejection> {
+        let mut out = wire::rejections(&self.parsed);
+        for (site, status) in self.parsed.sites.iter().zip(self.statuses()) {
+            if let SiteState::Failed(message) = status.state {
+                out.push(Rejection {
+                    source: Source::Unit {
+                        relation: format!("{}:{}", wire::ENDPOINT, site.relation_id),
+                        unit: site.owner().to_owned(),
+                    },
+                    service: Some(site.primary().to_string()),
+                    field: "certificate".into(),
+                    reason: message,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// HTTP-01 answers through HAProxy: the map file (survives reloads) and the runtime API.
+struct HaproxyBoard {
+    map_file: PathBuf,
+    admin_socket: PathBuf,
+    entries: RefCell<BTreeMap<String, String>>,
+}
+
+impl HaproxyBoard {
+    fn write_file(&self) -> Result<(), String> {
+        let text: String = self
+            .entries
+            .borrow()
+            .iter()
+            .map(|(t, k)| format!("{t} {k}\n"))
+            .collect();
+        acme::state::write_private(&self.map_file, text.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    fn runtime(&self, command: &str) -> Result<String, String> {
+        socket_command(&self.admin_socket, command, Duration::from_secs(5))
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl ChallengeBoard for HaproxyBoard {
+    fn publish(&self, token: &str, key_authorization: &str) -> Result<(), String> {
+        self.entries
+            .borrow_mut()
+            .insert(token.to_owned(), key_authorization.to_owned());
+        self.write_file()?;
+        let map = self.map_file.display();
+        // A bare `add map` would duplicate an existing key (§4.5).
+        let _ = self.runtime(&format!("del map {map} {token}"));
+        let answer = self.runtime(&format!("add map {map} {token} {key_authorization}"))?;
+        if answer.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(format!("HAProxy answered add map: {}", answer.trim()))
+        }
+    }
+
+    fn withdraw(&self, token: &str) {
+        self.entries.borrow_mut().remove(token);
+        if let Err(e) = self.write_file() {
+            tracing::warn!("cannot rewrite the challenge map: {e}");
+        }
+        let _ = self.runtime(&format!("del map {} {token}", self.map_file.display()));
+    }
+}

@@ -1,0 +1,209 @@
+//! The ssl-termination interface end to end through jujusim (issue 8): haproxy-lb, two web
+//! units as upstreams and the `ssl-requirer` test charm (a subordinate speaking the spec's wire
+//! format) related on `ssl-termination`. Certificates are self-signed here (the units live in
+//! the model's namespaces, which Pebble on 127.0.5.x cannot reach); issuance by Pebble is proven
+//! against real HAProxy in `ssl_termination_pebble.rs`.
+
+mod sim;
+
+use serde_json::Value;
+use sim::{test_charm, wait_for, Model};
+use std::process::Command;
+use std::time::Duration;
+
+const HTTPS: u16 = 50443;
+
+/// curl over TLS to `addr` with SNI/Host `fqdn`, certificate not verified (self-signed):
+/// (status, body, served certificate subject).
+fn curl(addr: &str, fqdn: &str, user: Option<&str>) -> (u16, String) {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-sk",
+        "-o",
+        "-",
+        "-w",
+        "\n%{http_code}",
+        "--max-time",
+        "5",
+        "--resolve",
+    ])
+    .arg(format!("{fqdn}:{HTTPS}:{addr}"));
+    if let Some(u) = user {
+        cmd.args(["-u", u]);
+    }
+    let out = cmd
+        .arg(format!("https://{fqdn}:{HTTPS}/"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.trim().to_owned())
+}
+
+/// The subject CN of the certificate served for SNI `fqdn`.
+fn served_subject(addr: &str, fqdn: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl s_client -connect {addr}:{HTTPS} -servername {fqdn} </dev/null 2>/dev/null | openssl x509 -noout -subject"
+        ))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// (workload status, message) of a subordinate unit of `haproxy-lb/0`.
+fn sub_workload(m: &Model, unit: &str) -> (String, String) {
+    let status = m.status();
+    let w = &status["applications"]["haproxy-lb"]["units"]["haproxy-lb/0"]["subordinates"][unit]
+        ["workload-status"];
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    (text(&w["current"]), text(&w["message"]))
+}
+
+/// Our `status`/`status-detail` as the requirer unit sees them.
+fn our_bag(m: &Model, requirer_unit: &str) -> (Value, Value) {
+    let unit = m.show_unit(requirer_unit);
+    let data = &unit[requirer_unit]["relation-info"][0]["related-units"]["haproxy-lb/0"]["data"];
+    let parse = |key: &str| serde_json::from_str(data[key].as_str().unwrap_or("null")).unwrap();
+    (parse("status"), parse("status-detail"))
+}
+
+#[test]
+fn two_requirers_served_with_their_own_certificates_and_users_a_bad_one_rejected_alone() {
+    let m = Model::new("ssl_termination_requirers");
+    // Configured after deploy: `services=""` frees port 80 before the ssl frontends exist.
+    m.deploy_ours("haproxy-lb", 1, &[]);
+    m.run(&[
+        "config",
+        "haproxy-lb",
+        "services=",
+        "certificate_source=self-signed",
+        "ssl_termination_http_port=50080",
+        "ssl_termination_https_port=50443",
+    ]);
+    m.deploy(&test_charm("web"), "web", 2, &[]);
+    let web0 = m.address("web/0");
+    let web1 = m.address("web/1");
+    let site = |app: &str, config: &[String]| {
+        m.deploy(&test_charm("ssl-requirer"), app, 1, &[]);
+        m.run(&[
+            "relate",
+            "haproxy-lb:ssl-termination",
+            &format!("{app}:ssl-termination"),
+        ]);
+        let mut args = vec!["config", app];
+        args.extend(config.iter().map(String::as_str));
+        m.run(&args);
+    };
+    site(
+        "site-a",
+        &[
+            "fqdns=a.example.com www.a.example.com".into(),
+            "credentials=alice alpha-Secret".into(),
+            format!("upstreams={web0}:8080"),
+        ],
+    );
+    site(
+        "site-b",
+        &[
+            "fqdns=b.example.com".into(),
+            "credentials=bob beta-pass".into(),
+            format!("upstreams={web1}:8080"),
+        ],
+    );
+    site(
+        "site-bad",
+        &[
+            "fqdns=*.c.example.com".into(),
+            format!("upstreams={web1}:8080"),
+        ],
+    );
+    let lb = m.address("haproxy-lb/0");
+
+    // The requirers see their names in `status` and go Ready; the bad one is told why.
+    let ready = wait_for(Duration::from_secs(30), || {
+        (sub_workload(&m, "site-a/0").1 == "Ready" && sub_workload(&m, "site-b/0").1 == "Ready")
+            .then_some(())
+    });
+    assert!(
+        ready.is_some(),
+        "site-a {:?}, site-b {:?}, haproxy-lb {:?}\n{}",
+        sub_workload(&m, "site-a/0"),
+        sub_workload(&m, "site-b/0"),
+        m.workload("haproxy-lb/0"),
+        m.debug_log_tail(40)
+    );
+    let bad = wait_for(Duration::from_secs(15), || {
+        let (_, message) = sub_workload(&m, "site-bad/0");
+        message.starts_with("rejected").then_some(message)
+    });
+    assert!(
+        bad.as_deref().is_some_and(|m| m.contains("wildcard")),
+        "{:?}",
+        sub_workload(&m, "site-bad/0")
+    );
+    let (_, lb_status) = m.workload("haproxy-lb/0");
+    assert!(lb_status.contains("site-bad/0"), "{lb_status}");
+
+    // Auth per site, upstreams per site, no leaking between tenants.
+    assert_eq!(curl(&lb, "a.example.com", None).0, 401);
+    assert_eq!(
+        curl(&lb, "a.example.com", Some("alice:alpha-Secret")),
+        (200, "web/0".into())
+    );
+    assert_eq!(
+        curl(&lb, "www.a.example.com", Some("alice:alpha-Secret")),
+        (200, "web/0".into())
+    );
+    assert_eq!(
+        curl(&lb, "b.example.com", Some("bob:beta-pass")),
+        (200, "web/1".into())
+    );
+    assert_eq!(
+        curl(&lb, "b.example.com", Some("alice:alpha-Secret")).0,
+        401
+    );
+    assert_eq!(curl(&lb, "a.example.com", Some("bob:beta-pass")).0, 401);
+    assert_eq!(curl(&lb, "c.example.com", None).0, 421);
+    // SNI picks each site's own certificate.
+    assert!(served_subject(&lb, "a.example.com").contains("a.example.com"));
+    assert!(served_subject(&lb, "b.example.com").contains("b.example.com"));
+
+    // No password in haproxy.cfg, key files 0600.
+    let cfg = m.haproxy_cfg("haproxy-lb/0");
+    assert!(
+        !cfg.contains("alpha-Secret") && !cfg.contains("beta-pass"),
+        "{cfg}"
+    );
+    assert!(cfg.contains("password $6$"), "{cfg}");
+    let modes = m.exec(
+        "haproxy-lb/0",
+        "stat -c '%a %n' /etc/haproxy/haproxy-lb/certs/*.pem /etc/haproxy/haproxy-lb/certs/crt-list /var/lib/haproxy-lb/ssl-termination.json",
+    );
+    let modes = String::from_utf8_lossy(&modes.stdout).into_owned();
+    assert!(modes.lines().count() >= 5, "{modes}");
+    for line in modes.lines() {
+        assert!(line.starts_with("600 "), "{modes}");
+    }
+
+    // Withdrawal: site-b sends {} and loses its site in that hook.
+    m.run(&["config", "site-b", "fqdns="]);
+    let gone = wait_for(Duration::from_secs(20), || {
+        (curl(&lb, "b.example.com", Some("bob:beta-pass")).0 == 421).then_some(())
+    });
+    assert!(gone.is_some(), "b.example.com still served");
+    assert_eq!(
+        curl(&lb, "a.example.com", Some("alice:alpha-Secret")),
+        (200, "web/0".into())
+    );
+    let (status, detail) = our_bag(&m, "site-a/0");
+    assert_eq!(
+        status,
+        serde_json::json!(["a.example.com", "www.a.example.com"])
+    );
+    assert_eq!(detail["site-a/0"]["state"], "ready", "{detail}");
+    let (status, detail) = our_bag(&m, "site-b/0");
+    assert_eq!(status, serde_json::json!([]));
+    assert_eq!(detail, serde_json::json!({}), "withdrawn: no entry");
+}
