@@ -344,16 +344,16 @@ fn cases(v: &str) -> Vec<(String, Case)> {
     out
 }
 
-#[test]
-fn hostile_values_never_reach_the_config_or_the_runtime_socket() {
-    let values = corpus();
-    assert!(values.len() >= 80, "corpus shrank: {} values", values.len());
-    let hostile = scannable(&values, Channel::Config);
-    let hostile_socket = scannable(&values, Channel::Socket);
+/// Runs every case of every value in `values`; (runs, services rendered).
+fn check_values(
+    values: &[String],
+    hostile: &[&String],
+    hostile_socket: &[&String],
+) -> (usize, usize) {
     let dir = tempfile::tempdir().unwrap();
     let mut runs = 0usize;
     let mut rendered_services = 0usize;
-    for v in &values {
+    for v in values {
         for (field, (config, relations)) in cases(v) {
             let files = dir.path().join("files");
             // One state dir, as on a unit: a refused config value falls back to the last valid
@@ -361,7 +361,7 @@ fn hostile_values_never_reach_the_config_or_the_runtime_socket() {
             let state = dir.path().join("state");
             let run = pipeline(&config, &relations, &files, &state);
             let what = format!("{field} <- {v:?}");
-            assert_clean(&what, &run.text, &hostile);
+            assert_clean(&what, &run.text, hostile);
             let commands: String = weight_commands(&run.plan)
                 .iter()
                 .map(|c| format!("{c}\n"))
@@ -369,7 +369,7 @@ fn hostile_values_never_reach_the_config_or_the_runtime_socket() {
             assert_clean(
                 &format!("{what} (runtime socket)"),
                 &commands,
-                &hostile_socket,
+                hostile_socket,
             );
             for message in &run.messages {
                 assert!(
@@ -381,6 +381,31 @@ fn hostile_values_never_reach_the_config_or_the_runtime_socket() {
             rendered_services += run.plan.services.len();
         }
     }
+    (runs, rendered_services)
+}
+
+#[test]
+fn hostile_values_never_reach_the_config_or_the_runtime_socket() {
+    let values = corpus();
+    assert!(values.len() >= 80, "corpus shrank: {} values", values.len());
+    let hostile = scannable(&values, Channel::Config);
+    let hostile_socket = scannable(&values, Channel::Socket);
+    // The values split over the cores: thousands of pure runs, each independent.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = values.len().div_ceil(threads);
+    let (runs, rendered_services) = std::thread::scope(|scope| {
+        let workers: Vec<_> = values
+            .chunks(chunk)
+            .map(|part| {
+                let (hostile, hostile_socket) = (&hostile, &hostile_socket);
+                scope.spawn(move || check_values(part, hostile, hostile_socket))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .fold((0, 0), |(r, s), (r2, s2)| (r + r2, s + s2))
+    });
     // Proof the baseline renders: many runs still serve the untouched services (a hostile value
     // in a `services` entry refuses that entry, so not every run has one).
     assert!(
