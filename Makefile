@@ -8,7 +8,7 @@ BIN         := target/$(TARGET)/release/haproxy-lb
 CHARM       := haproxy-lb.charm
 # With an explicit --target, RUSTFLAGS reach only the target code, not proc macros (askama).
 STATIC_ENV  := RUSTFLAGS='-C target-feature=+crt-static'
-APT_PACKAGES := haproxy curl socat iproute2 python3-venv zip unzip file openssl python3 util-linux swift-proxy swift-account swift-container swift-object memcached pebble
+APT_PACKAGES := haproxy curl socat iproute2 python3-venv zip unzip file openssl python3 util-linux swift-proxy swift-account swift-container swift-object memcached pebble strace
 
 .PHONY: build check-static charm check-charm charm-lint charmcraft-project test demo bench lint deps clean venv-lb ops-venvs
 

@@ -8,6 +8,7 @@ use tracing::{info, warn};
 
 use crate::install::{self, InstallError, Installer};
 use crate::juju::{ActionContext, Context, HookTools, ToolError, WorkloadStatus};
+use crate::lock;
 use crate::reconcile::{self, ReconcileError, Settings};
 
 /// Why a hook or action failed. Returning it makes the process exit 1, so Juju marks the hook
@@ -20,6 +21,8 @@ pub enum HookError {
     Reconcile(#[from] ReconcileError),
     #[error("cannot stop haproxy: {0}")]
     Stop(#[from] crate::haproxy::ServiceError),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
 }
 
 /// Runs a hook with the real `apt-get` and `haproxy`.
@@ -40,6 +43,12 @@ pub fn run_hook_with(
     settings: &Settings,
 ) -> Result<(), HookError> {
     let hook = ctx.hook_name().unwrap_or("");
+    // One mutating run at a time per unit (`juju exec` does not take Juju's lock): `lock`.
+    let _lock = lock::acquire(
+        &lock::path_in(&settings.state_dir),
+        &format!("hook {hook}"),
+        lock::DEFAULT_WAIT,
+    )?;
     // Teardown hooks must not (re)install the package the unit is leaving behind. `stop` runs
     // after every relation is gone (spec §2.3): the unit serves nothing any more.
     if hook == "stop" {
@@ -78,6 +87,15 @@ pub fn ensure_installed(tools: &HookTools, installer: &Installer) -> Result<bool
     Ok(true)
 }
 
+/// Actions that change HAProxy or the charm's files (`actions.yaml`).
+const MUTATING_ACTIONS: &[&str] = &[
+    "suspend",
+    "enable",
+    "reload",
+    "set-server-state",
+    "archive-logs",
+];
+
 /// Runs an action: `crate::actions` reads its parameters, runs it and reports with
 /// `action-set`/`action-fail` (a failed action exits 0; only a failing hook tool fails the
 /// process).
@@ -96,6 +114,17 @@ pub fn run_action_with(
     action: &ActionContext,
     settings: &Settings,
 ) -> Result<(), HookError> {
+    // Actions that change HAProxy or the charm's files run one at a time with hooks (`lock`);
+    // read-only ones (stats, version, show-config, get-proxied-endpoints) never wait.
+    let _lock = if MUTATING_ACTIONS.contains(&action.name.as_str()) {
+        Some(lock::acquire(
+            &lock::path_in(&settings.state_dir),
+            &format!("action {}", action.name),
+            lock::DEFAULT_WAIT,
+        )?)
+    } else {
+        None
+    };
     crate::actions::dispatch(ctx, tools, action, settings).map_err(|e| match e {
         crate::actions::DispatchError::Tool(e) => HookError::Tool(e),
     })

@@ -14,6 +14,7 @@ pub mod haproxy;
 pub mod install;
 pub mod interfaces;
 pub mod juju;
+pub mod lock;
 pub mod logging;
 pub mod plan;
 pub mod reconcile;

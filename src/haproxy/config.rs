@@ -210,6 +210,15 @@ pub fn mark_good(paths: &Paths) -> Result<(), ConfigError> {
     replace_file(&paths.last_good, &bytes)
 }
 
+/// The live file is the one the last verified start or reload took (a crash after the rename
+/// and before the verification leaves them different).
+pub fn live_is_last_good(paths: &Paths) -> bool {
+    match (fs::read(&paths.config), fs::read(&paths.last_good)) {
+        (Ok(live), Ok(good)) => live == good,
+        _ => false,
+    }
+}
+
 /// After a failed reload: put last-good back as the live file, so a restart never loads the
 /// bad one (§2 step 4).
 pub fn restore_last_good(paths: &Paths) -> Result<(), ConfigError> {

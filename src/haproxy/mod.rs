@@ -78,15 +78,47 @@ pub fn check(paths: &Paths, plan: &LoadBalancerPlan) -> Result<Vec<String>, Appl
     Ok(result?)
 }
 
+/// The points of [`apply`] where a crash leaves a distinct state on disk (`spec/haproxy.md` §2
+/// steps 1-4). [`apply_observed`] reports each one as it is passed; crash tests stop the
+/// process there (issue 10 item 3). Nothing else may depend on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The candidate is written, fsynced and accepted by `haproxy -c`; the live file is as it was.
+    Validated,
+    /// The candidate was renamed over the live file (and the directory fsynced).
+    Installed,
+    /// About to ask the master to reload the installed file.
+    Reloading,
+    /// The reload is verified; last-good is not updated yet.
+    Reloaded,
+}
+
 /// Make HAProxy serve `plan`, or leave it as it was and say why.
 pub fn apply(service: &Service, plan: &LoadBalancerPlan) -> Result<ApplyOutcome, ApplyError> {
+    apply_observed(service, plan, &|_| {})
+}
+
+/// [`apply`], calling `at` at each [`Step`] it passes.
+pub fn apply_observed(
+    service: &Service,
+    plan: &LoadBalancerPlan,
+    at: &dyn Fn(Step),
+) -> Result<ApplyOutcome, ApplyError> {
     let paths = &service.paths;
     let files = paths.runtime_files()?;
     let text = render(plan, &files)?;
     service.prepare()?;
     let serving = matches!(service.state(), State::Running(_));
     let warnings = match config::stage(paths, text.as_bytes())? {
-        config::Staged::Unchanged if serving => return Ok(ApplyOutcome::Unchanged),
+        config::Staged::Unchanged if serving && config::live_is_last_good(paths) => {
+            return Ok(ApplyOutcome::Unchanged)
+        }
+        config::Staged::Unchanged if serving => {
+            // Installed by a run that died before its reload was verified (crash between
+            // rename and reload): HAProxy may still run the previous file. Reload it now.
+            tracing::warn!("haproxy.cfg was installed but its reload never verified; reloading");
+            return reload_installed(service, plan, Vec::new(), at);
+        }
         config::Staged::Unchanged => {
             // The file is right but nothing serves it (e.g. after a reboot): start.
             service.start()?;
@@ -98,6 +130,7 @@ pub fn apply(service: &Service, plan: &LoadBalancerPlan) -> Result<ApplyOutcome,
         }
         config::Staged::Ready { warnings } => warnings,
     };
+    at(Step::Validated);
     for warning in &warnings {
         tracing::warn!("haproxy -c: {warning}");
     }
@@ -106,11 +139,12 @@ pub fn apply(service: &Service, plan: &LoadBalancerPlan) -> Result<ApplyOutcome,
         return Err(e.into());
     }
     if serving {
-        if let Some(outcome) = try_runtime_update(service, plan, &warnings)? {
+        if let Some(outcome) = try_runtime_update(service, plan, &warnings, at)? {
             return Ok(outcome);
         }
     }
     config::install(paths)?;
+    at(Step::Installed);
     if !serving {
         return match service.start() {
             Ok(_) => {
@@ -126,7 +160,7 @@ pub fn apply(service: &Service, plan: &LoadBalancerPlan) -> Result<ApplyOutcome,
             }
         };
     }
-    reload_installed(service, plan, warnings)
+    reload_installed(service, plan, warnings, at)
 }
 
 /// When the staged candidate differs from what runs only in server weights: install it and
@@ -136,6 +170,7 @@ fn try_runtime_update(
     service: &Service,
     plan: &LoadBalancerPlan,
     warnings: &[String],
+    at: &dyn Fn(Step),
 ) -> Result<Option<ApplyOutcome>, ApplyError> {
     let paths = &service.paths;
     let Some(previous) = snapshot::previous_if_same_shape(&paths.plan_snapshot, plan) else {
@@ -146,6 +181,7 @@ fn try_runtime_update(
     };
     // Write the file first, so a later reload or restart keeps the new weights.
     config::install(paths)?;
+    at(Step::Installed);
     let admin = service.admin();
     for command in &commands {
         if let Err(e) = admin.apply(command) {
@@ -153,7 +189,7 @@ fn try_runtime_update(
             tracing::warn!(%reason, "falling back to a reload");
             snapshot::forget(&paths.plan_snapshot);
             // The candidate is installed already; the caller reloads it.
-            return reload_installed(service, plan, warnings.to_vec()).map(Some);
+            return reload_installed(service, plan, warnings.to_vec(), at).map(Some);
         }
         tracing::info!(%command, "applied through the runtime API");
     }
@@ -167,8 +203,10 @@ fn reload_installed(
     service: &Service,
     plan: &LoadBalancerPlan,
     warnings: Vec<String>,
+    at: &dyn Fn(Step),
 ) -> Result<ApplyOutcome, ApplyError> {
     let paths = &service.paths;
+    at(Step::Reloading);
     let outcome = match service.reload() {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -181,6 +219,7 @@ fn reload_installed(
     };
     match outcome {
         ReloadOutcome::Reloaded { reloads } => {
+            at(Step::Reloaded);
             config::mark_good(paths)?;
             snapshot::save(&paths.plan_snapshot, plan);
             tracing::info!(reloads, "HAProxy reloaded");

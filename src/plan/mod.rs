@@ -68,11 +68,15 @@ impl fmt::Display for Rejection {
     /// `<unit or config>: [<service>: ]<field> <problem>`, the form `spec/http.md` §9 item 25
     /// and §8 D show (`web/2: port 'http' is not a number 1-65535`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The service name and the field can be raw requester text: a control character in
+        // them would split the status line or forge a log line (issue 10 item 2), so such a
+        // name is shown escaped.
+        let safe = types::one_line;
         write!(f, "{}: ", self.source)?;
         if let Some(service) = &self.service {
-            write!(f, "{service}: ")?;
+            write!(f, "{}: ", safe(service))?;
         }
-        write!(f, "{} {}", self.field, self.reason)
+        write!(f, "{} {}", safe(&self.field), safe(&self.reason))
     }
 }
 

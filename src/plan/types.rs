@@ -47,6 +47,16 @@ pub fn show(value: &str) -> String {
     out
 }
 
+/// `value` as is when it holds no control character, else [`show`]n: for requester text that
+/// goes into a one-line message (status, log) where a newline would forge a second line.
+pub fn one_line(value: &str) -> String {
+    if value.chars().any(char::is_control) {
+        show(value)
+    } else {
+        value.to_owned()
+    }
+}
+
 fn regex(pattern: &str) -> Regex {
     // The patterns are literals in this file; a typo is a programming error caught by the unit
     // tests below, never by input.

@@ -57,14 +57,26 @@ pub fn resolve(config: &Map<String, Value>, state_dir: &Path) -> ServicesOption 
     }
 }
 
+/// The option can hold `crts` (base64 certificate and private key): the copy is 0600
+/// (`DESIGN.md` "Secrets").
 fn persist(state_dir: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     std::fs::create_dir_all(state_dir)?;
     let path = state_dir.join(LAST_VALID_FILE);
     if std::fs::read_to_string(&path).ok().as_deref() == Some(text) {
-        return Ok(());
+        // Also tightens a copy an older version wrote 0644.
+        return std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
     }
     let temp = state_dir.join(format!("{LAST_VALID_FILE}.tmp"));
-    std::fs::write(&temp, text)?;
+    let _ = std::fs::remove_file(&temp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
     std::fs::rename(temp, path)
 }
 
@@ -93,6 +105,21 @@ mod tests {
         assert_eq!(problem.option, "services");
         assert!(problem.problem.contains("http"), "{problem}");
         assert_eq!(bad.entries, first.entries, "the last valid value stays");
+    }
+
+    #[test]
+    fn the_kept_copy_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        resolve(
+            &config("- service_name: app\n  service_port: 81\n"),
+            dir.path(),
+        );
+        let mode = std::fs::metadata(dir.path().join(LAST_VALID_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

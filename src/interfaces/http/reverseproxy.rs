@@ -92,7 +92,7 @@ pub struct Outcome {
 pub enum ConfigError {
     #[error("config option services {0}")]
     Document(services::DocumentError),
-    #[error("config option services: entry {index}{}: {error}", .error.service.as_ref().map(|s| format!(" ({s})")).unwrap_or_default())]
+    #[error("config option services: entry {index}{}: {error}", .error.service.as_ref().map(|s| format!(" ({})", crate::plan::types::one_line(s))).unwrap_or_default())]
     Entry { index: usize, error: EntryError },
 }
 
@@ -686,7 +686,8 @@ fn extended_data(
 
 /// Step 6 for one backend: rename duplicate names (`<name>-2`, …), replace `{i}`.
 fn backend_servers(entries: &[ServerEntry]) -> Result<(Vec<Server>, Vec<PublishedServer>), String> {
-    let mut used: Vec<String> = Vec::new();
+    // A set, not a list: a requester may send 100k servers (issue 10 item 7).
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut servers = Vec::new();
     let mut published = Vec::new();
     for (index, entry) in entries.iter().enumerate() {
@@ -698,7 +699,7 @@ fn backend_servers(entries: &[ServerEntry]) -> Result<(Vec<Server>, Vec<Publishe
                 .unwrap_or_default();
         }
         let server_name = ServerName::new(&name).map_err(|e| format!("server {e}"))?;
-        used.push(name.clone());
+        used.insert(name.clone());
         let options = entry
             .options
             .iter()

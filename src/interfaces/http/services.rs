@@ -267,9 +267,11 @@ pub fn parse_entry(
 }
 
 /// Add servers not already present (exact duplicates are dropped, §3 step 5).
+/// Linear in the number of servers: a requester may send 100k of them (issue 10 item 7).
 pub fn union_servers(into: &mut Vec<ServerEntry>, more: Vec<ServerEntry>) {
+    let mut present: std::collections::HashSet<ServerEntry> = into.iter().cloned().collect();
     for server in more {
-        if !into.contains(&server) {
+        if present.insert(server.clone()) {
             into.push(server);
         }
     }
@@ -418,6 +420,7 @@ fn servers(value: Option<&Value>) -> Result<Vec<ServerEntry>, (String, String)> 
         Some(_) => return Err((String::new(), "is not a list".to_owned())),
     };
     let mut out = Vec::new();
+    let mut items_read = Vec::new();
     for (k, item) in items.iter().enumerate() {
         let at = |e: String| (format!("[{k}]"), e);
         let Some(parts) = item.as_sequence().filter(|p| (3..=4).contains(&p.len())) else {
@@ -430,16 +433,15 @@ fn servers(value: Option<&Value>) -> Result<Vec<ServerEntry>, (String, String)> 
         let host = server_host(parts.get(1)).map_err(at)?;
         let port = port(&parts[2]).map_err(at)?;
         let options = server_item_options(parts.get(3)).map_err(at)?;
-        union_servers(
-            &mut out,
-            vec![ServerEntry {
-                name,
-                host,
-                port,
-                options,
-            }],
-        );
+        items_read.push(ServerEntry {
+            name,
+            host,
+            port,
+            options,
+        });
     }
+    // One union for the whole list: once per item was quadratic (100k servers took minutes).
+    union_servers(&mut out, items_read);
     Ok(out)
 }
 
