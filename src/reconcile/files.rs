@@ -68,6 +68,13 @@ pub fn write(file: &WantedFile) -> Result<(), FileError> {
     out.write_all(file.contents).map_err(err(&temp))?;
     out.sync_all().map_err(err(&temp))?;
     fs::rename(&temp, path).map_err(err(path))?;
+    // The rename is durable only once the directory entry is on disk: a power cut must not
+    // leave haproxy.cfg naming a certificate that vanished (`spec/haproxy.md` §2 step 3).
+    if let Some(dir) = path.parent() {
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err(dir))?;
+    }
     Ok(())
 }
 
