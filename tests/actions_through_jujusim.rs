@@ -146,16 +146,15 @@ fn every_read_only_action_and_its_failures_through_the_model() {
         "haproxy-lb/0",
         "archive-logs",
         &[
-            "endpoint=https://swift.example/v1/AUTH_x",
-            "token=t",
+            "endpoint=https://127.0.0.1:9/v1/AUTH_x",
+            "token=AUTH_tk_https_secret",
             "basepath=logs",
         ],
     )
     .unwrap_err();
-    assert!(
-        message.contains("https endpoints are not supported"),
-        "{message}"
-    );
+    // https goes through the machine's curl; nothing listens on the unit's port 9.
+    assert!(message.contains("over https (curl)"), "{message}");
+    assert!(!message.contains("AUTH_tk_https_secret"), "{message}");
 
     // Nothing listens on the unit's own port 9: the action fails, the token shows nowhere.
     let secret = "AUTH_tk_jujusim_secret_0123";

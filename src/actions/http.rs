@@ -1,24 +1,27 @@
-//! A minimal HTTP/1.1 client over `std::net` for `archive-logs` (Swift's object API): one
-//! request per connection (`Connection: close`), `Content-Length` bodies, bounded by a timeout
-//! at every step, `http://` only.
+//! A minimal HTTP/1.1 client for `archive-logs` (Swift's object API): one request per
+//! connection (`Connection: close`), `Content-Length` bodies, bounded by a timeout at every
+//! step. `http://` goes over `std::net`; `https://` goes through the machine's `curl`, as the
+//! ACME client does (`src/acme/http.rs`).
 //!
 //! Why not a crate: the whole job is two `PUT`s, and TLS (rustls + a crypto backend) would take
-//! a large part of the static binary's size budget (`make check-static`, < 5 MB). An `https://`
-//! endpoint is refused with a clear error before any connection is made.
+//! a large part of the static binary's size budget (`make check-static`, < 5 MB).
 //!
-//! Request headers (the Swift token among them) never appear in an error or a log line: errors
-//! name only the method, host, port and path.
+//! Request headers (the Swift token among them) never appear in an error, a log line or a
+//! process's argv: curl reads them from a pipe on fd 3 (`-H @/dev/fd/3`; argv is readable by
+//! every local user in `/proc`), the body from stdin. Errors name only the method, host, port
+//! and path.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("https endpoints are not supported: this charm's built-in HTTP client has no TLS (binary size budget); use an http:// endpoint (e.g. a TLS-terminating proxy on the Swift side)")]
-    TlsUnsupported,
-    #[error("not an http:// URL: {0}")]
+    #[error("not an http:// or https:// URL: {0}")]
     BadUrl(String),
+    #[error("{target} over https (curl): {detail}")]
+    Curl { target: String, detail: String },
     #[error("cannot resolve or connect to {target}: {source}")]
     Connect {
         target: String,
@@ -42,9 +45,11 @@ pub enum HttpError {
     BadResponse { target: String, detail: String },
 }
 
-/// An `http://host[:port]/path` URL, split.
+/// An `http[s]://host[:port]/path` URL, split.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
+    /// `https://`: sent through curl.
+    pub tls: bool,
     pub host: String,
     pub port: u16,
     /// Starts with `/`, no trailing `/` (unless it is just `/`).
@@ -54,17 +59,15 @@ pub struct Url {
 impl Url {
     pub fn parse(text: &str) -> Result<Url, HttpError> {
         let lower = text.to_ascii_lowercase();
-        if lower.starts_with("https://") {
-            return Err(HttpError::TlsUnsupported);
-        }
-        let rest = text
-            .strip_prefix("http://")
-            .or_else(|| {
-                lower
-                    .starts_with("http://")
-                    .then(|| &text["http://".len()..])
-            })
-            .ok_or_else(|| HttpError::BadUrl(crate::plan::show(text)))?;
+        let (tls, scheme_len) = if lower.starts_with("https://") {
+            (true, "https://".len())
+        } else if lower.starts_with("http://") {
+            (false, "http://".len())
+        } else {
+            return Err(HttpError::BadUrl(crate::plan::show(text)));
+        };
+        let default_port = if tls { 443 } else { 80 };
+        let rest = &text[scheme_len..];
         let (authority, path) = match rest.find('/') {
             Some(i) => rest.split_at(i),
             None => (rest, "/"),
@@ -80,14 +83,14 @@ impl Url {
             let (host, after) = v6.split_once(']').ok_or_else(bad)?;
             let port = match after.strip_prefix(':') {
                 Some(p) => p.parse().map_err(|_| bad())?,
-                None if after.is_empty() => 80,
+                None if after.is_empty() => default_port,
                 None => return Err(bad()),
             };
             (format!("[{host}]"), port)
         } else {
             match authority.rsplit_once(':') {
                 Some((h, p)) => (h.to_owned(), p.parse().map_err(|_| bad())?),
-                None => (authority.to_owned(), 80),
+                None => (authority.to_owned(), default_port),
             }
         };
         if host.is_empty() || port == 0 {
@@ -97,7 +100,21 @@ impl Url {
             "" => "/".to_owned(),
             p => p.to_owned(),
         };
-        Ok(Url { host, port, path })
+        if host.contains(|c: char| c.is_control() || c == ' ') {
+            return Err(bad());
+        }
+        Ok(Url {
+            tls,
+            host,
+            port,
+            path,
+        })
+    }
+
+    /// The URL as text, for curl.
+    fn to_url_string(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}:{}{}", self.host, self.port, self.path)
     }
 
     /// This URL with `segment` appended (`segment` must already be URL-safe).
@@ -155,6 +172,9 @@ pub fn request(
     body: &[u8],
     timeout: Duration,
 ) -> Result<Response, HttpError> {
+    if url.tls {
+        return request_with_curl(Path::new("curl"), method, url, headers, body, timeout);
+    }
     let target = url.target();
     let deadline = Instant::now() + timeout;
     let seconds = timeout.as_secs().max(1);
@@ -269,6 +289,112 @@ pub fn request(
     parse_response(&raw, true).map_err(|detail| HttpError::BadResponse { target, detail })
 }
 
+/// `https://` through curl (`curl_bin`: `curl` on the hook's PATH; tests pass a recorder).
+/// curl verifies the server against the system's CA store, follows no redirect, speaks only
+/// https, and gets the headers on fd 3 and the body on stdin, never in argv.
+pub fn request_with_curl(
+    curl_bin: &Path,
+    method: &str,
+    url: &Url,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<Response, HttpError> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+
+    let target = url.target();
+    let fail = |detail: String| HttpError::Curl {
+        target: target.clone(),
+        detail,
+    };
+    let mut header_lines = String::new();
+    for (name, value) in headers {
+        if name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
+            return Err(fail(format!("header {name} holds a line break")));
+        }
+        header_lines.push_str(&format!("{name}: {value}\n"));
+    }
+    // No `Expect: 100-continue` round trip (Swift answers the PUT directly).
+    header_lines.push_str("Expect:\n");
+    let (read_end, write_end) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| fail(format!("pipe: {e}")))?;
+    // A few header lines fit the pipe's buffer: write them all before curl starts.
+    std::fs::File::from(write_end)
+        .write_all(header_lines.as_bytes())
+        .map_err(|e| fail(format!("writing headers: {e}")))?;
+    let fd = read_end.as_raw_fd();
+    let seconds = timeout.as_secs().max(1).to_string();
+    let mut cmd = Command::new(curl_bin);
+    cmd.args(["-sS", "-i", "--http1.1", "--proto", "=https", "--max-time"])
+        .arg(&seconds)
+        .args([
+            "-X",
+            method,
+            "--data-binary",
+            "@-",
+            "-H",
+            "@/dev/fd/3",
+            "--url",
+        ])
+        .arg(url.to_url_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls (dup2, fcntl) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if fd == 3 {
+                // dup2 onto itself keeps O_CLOEXEC: clear it instead.
+                if nix::libc::fcntl(3, nix::libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if nix::libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| fail(format!("cannot run {}: {e}", curl_bin.display())))?;
+    drop(read_end);
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(body)
+            .map_err(|e| fail(format!("sending the body: {e}")))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| fail(format!("waiting for curl: {e}")))?;
+    match out.status.code() {
+        Some(0) => {}
+        // curl's "operation timed out".
+        Some(28) => {
+            return Err(HttpError::Timeout {
+                seconds: timeout.as_secs().max(1),
+                stage: "waiting for an answer from",
+                target,
+            })
+        }
+        _ => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let line: String = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+            return Err(fail(line.chars().take(200).collect()));
+        }
+    }
+    // With `-i`, a `100 Continue` interim answer may precede the real one.
+    let mut raw: &[u8] = &out.stdout;
+    while raw.starts_with(b"HTTP/1.1 100") || raw.starts_with(b"HTTP/1.0 100") {
+        match raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            Some(end) => raw = &raw[end + 4..],
+            None => break,
+        }
+    }
+    parse_response(raw, true).map_err(|detail| HttpError::BadResponse { target, detail })
+}
+
 fn is_timeout(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
@@ -359,12 +485,97 @@ mod tests {
     }
 
     #[test]
-    fn https_is_refused_with_a_clear_reason() {
-        let err = Url::parse("https://swift.example/v1/AUTH_x").unwrap_err();
-        assert!(matches!(err, HttpError::TlsUnsupported));
-        assert!(err
-            .to_string()
-            .contains("https endpoints are not supported"));
+    fn https_urls_default_to_443() {
+        let url = Url::parse("https://swift.example/v1/AUTH_x").unwrap();
+        assert_eq!(
+            (url.tls, url.host.as_str(), url.port, url.path.as_str()),
+            (true, "swift.example", 443, "/v1/AUTH_x")
+        );
+        assert_eq!(url.to_url_string(), "https://swift.example:443/v1/AUTH_x");
+    }
+
+    /// A `curl` that records its argv, fd 3 and stdin, then answers like Swift.
+    fn recording_curl(dir: &Path) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = dir.join("curl");
+        let script = format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{d}/argv'\ncat /dev/fd/3 > '{d}/headers'\ncat > '{d}/body'\nprintf 'HTTP/1.1 100 Continue\\r\\n\\r\\nHTTP/1.1 201 Created\\r\\nEtag: abc\\r\\nContent-Length: 0\\r\\n\\r\\n'\n",
+            d = dir.display()
+        );
+        std::fs::write(&bin, script).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin
+    }
+
+    #[test]
+    fn https_goes_through_curl_with_the_token_never_in_argv() {
+        let dir = tempfile::tempdir().unwrap();
+        let curl = recording_curl(dir.path());
+        let url = Url::parse("https://swift.example/v1/AUTH_x/logs/a.gz").unwrap();
+        let answer = request_with_curl(
+            &curl,
+            "PUT",
+            &url,
+            &[("X-Auth-Token", "AUTH_tk_secret"), ("ETag", "abc")],
+            b"gzip bytes",
+            Duration::from_secs(7),
+        )
+        .unwrap();
+        assert_eq!((answer.status, answer.header("etag")), (201, Some("abc")));
+        let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+        let argv = read("argv");
+        assert!(!argv.contains("AUTH_tk_secret"), "{argv}");
+        assert_eq!(
+            argv.lines().collect::<Vec<_>>(),
+            [
+                "-sS",
+                "-i",
+                "--http1.1",
+                "--proto",
+                "=https",
+                "--max-time",
+                "7",
+                "-X",
+                "PUT",
+                "--data-binary",
+                "@-",
+                "-H",
+                "@/dev/fd/3",
+                "--url",
+                "https://swift.example:443/v1/AUTH_x/logs/a.gz"
+            ]
+        );
+        assert_eq!(
+            read("headers"),
+            "X-Auth-Token: AUTH_tk_secret\nETag: abc\nExpect:\n"
+        );
+        assert_eq!(read("body"), "gzip bytes");
+    }
+
+    #[test]
+    fn a_curl_failure_is_an_error_without_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("curl");
+        std::fs::write(
+            &bin,
+            "#!/bin/sh\necho 'curl: (60) SSL certificate problem' >&2\nexit 60\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let url = Url::parse("https://swift.example/v1/AUTH_x").unwrap();
+        let err = request_with_curl(
+            &bin,
+            "PUT",
+            &url,
+            &[("X-Auth-Token", "tk")],
+            b"",
+            Duration::from_secs(1),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("SSL certificate problem"), "{err}");
+        assert!(!err.contains("tk"), "{err}");
     }
 
     #[test]
