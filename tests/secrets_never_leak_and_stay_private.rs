@@ -5,9 +5,14 @@
 //!   keeps in its state directory is 0600;
 //! - the password appears nowhere but as its SHA-512 crypt hash in `haproxy.cfg`;
 //! - no key material (any base64 line of a key, the marker) appears in any tool call (juju-log,
-//!   status-set, relation-set data), the process's stdout/stderr, or `haproxy.cfg`.
+//!   status-set, relation-set data), the process's stdout/stderr, or `haproxy.cfg`;
+//! - an `ssl-termination` requirer's basic-auth password appears nowhere either: `haproxy.cfg`
+//!   holds only its SHA-512 crypt hash;
+//! - the `show-config` action, run on the same machine afterwards, shows none of them in its
+//!   results (`action-set`) either.
 //!
-//! (Basic-auth data and the ACME account key belong to `ssl-termination`, another branch.)
+//! (Certificates are self-signed here: an ACME account key is made only when an ACME server is
+//! reached, which `tests/ssl_termination_pebble.rs` covers.)
 
 mod machine;
 mod support;
@@ -18,6 +23,7 @@ use support::{write_script, Recorder};
 
 const PASSWORD: &str = "Pw-9c1e-S3cret-monitoring";
 const MARKER: &str = "SECRETMARKERc0ffee";
+const BASIC_AUTH_PASSWORD: &str = "Basic-7f3a-Pw-for-alice";
 
 /// A fresh EC certificate and key (PEM), made with openssl.
 fn certificate(dir: &Path) -> (String, String) {
@@ -71,6 +77,9 @@ fn model(recorder: &Recorder, scratch: &Path, cert: &str, key: &str) {
     config["enable_monitoring"] = true.into();
     config["monitoring_password"] = PASSWORD.into();
     config["monitoring_port"] = 60910.into();
+    config["certificate_source"] = "self-signed".into();
+    config["ssl_termination_http_port"] = 60480.into();
+    config["ssl_termination_https_port"] = 60481.into();
     recorder.respond("config-get", &config.to_string());
     recorder.respond("is-leader", "true");
     recorder.respond("unit-get", "\"127.0.7.1\"");
@@ -101,22 +110,30 @@ fn model(recorder: &Recorder, scratch: &Path, cert: &str, key: &str) {
     let web_bag = serde_json::json!({
         "private-address": "127.0.7.43", "port": "8080", "services": services
     });
+    let cert_request = serde_json::json!({
+        "contact-email": "", "credentials": format!("alice {BASIC_AUTH_PASSWORD}"),
+        "fqdn": ["site.example.com"],
+        "upstreams": [{"hostname": "127.0.7.44", "port": "8080"}]
+    });
+    let site_bag = serde_json::json!({ "cert-request": cert_request.to_string() });
+    std::fs::write(scratch.join("site.json"), site_bag.to_string()).unwrap();
     std::fs::write(scratch.join("lb.json"), lb_bag.to_string()).unwrap();
     std::fs::write(scratch.join("web.json"), web_bag.to_string()).unwrap();
     let bin = recorder.bin();
     write_script(
         &bin.join("relation-ids"),
-        "#!/bin/sh\ncase \"$*\" in *reverseproxy*) echo '[\"reverseproxy:1\"]';; *lb-consumers*) echo '[\"lb-consumers:2\"]';; *) echo '[]';; esac\n",
+        "#!/bin/sh\ncase \"$*\" in *reverseproxy*) echo '[\"reverseproxy:1\"]';; *lb-consumers*) echo '[\"lb-consumers:2\"]';; *ssl-termination*) echo '[\"ssl-termination:3\"]';; *) echo '[]';; esac\n",
     );
     write_script(
         &bin.join("relation-list"),
-        "#!/bin/sh\ncase \"$*\" in *--app*reverseproxy*) echo '\"web\"';; *--app*) echo '\"edge\"';; *reverseproxy*) echo '[\"web/0\"]';; *) echo '[\"edge/0\"]';; esac\n",
+        "#!/bin/sh\ncase \"$*\" in *--app*reverseproxy*) echo '\"web\"';; *--app*ssl-termination*) echo '\"site\"';; *--app*) echo '\"edge\"';; *reverseproxy*) echo '[\"web/0\"]';; *ssl-termination*) echo '[\"site/0\"]';; *) echo '[\"edge/0\"]';; esac\n",
     );
     write_script(
         &bin.join("relation-get"),
         &format!(
-            "#!/bin/sh\ncase \"$*\" in *' - web/0') cat '{web}';; *'--app - edge') cat '{lb}';; *' - edge/0') echo '{{\"ingress-address\":\"127.0.7.42\"}}';; *) echo '{{}}';; esac\n",
+            "#!/bin/sh\ncase \"$*\" in *' - web/0') cat '{web}';; *' - site/0') cat '{site}';; *'--app - edge') cat '{lb}';; *' - edge/0') echo '{{\"ingress-address\":\"127.0.7.42\"}}';; *) echo '{{}}';; esac\n",
             web = scratch.join("web.json").display(),
+            site = scratch.join("site.json").display(),
             lb = scratch.join("lb.json").display(),
         ),
     );
@@ -136,8 +153,13 @@ fn secrets_stay_in_private_files_and_out_of_every_output() {
     model(&recorder, recorder.scratch(), &cert, &key);
     let charm = tempfile::tempdir().unwrap();
     let env = machine::juju_env(&recorder.bin_str(), charm.path(), "config-changed");
+    recorder.respond("action-get", "{}");
+    // The hook, then the `show-config` action on the same machine (an action's environment:
+    // dispatch path `actions/<name>`, no hook name, an action id).
     let out = machine::run(
         "\"$0\"; echo \"--- rc $?\"; \
+         JUJU_DISPATCH_PATH=actions/show-config JUJU_HOOK_NAME= JUJU_ACTION_NAME=show-config \
+         JUJU_ACTION_UUID=7 \"$0\"; echo \"--- action rc $?\"; \
          find /etc/haproxy /var/lib/haproxy-lb -exec stat -c '%a %F %n' {} + | sort -k3; \
          echo '--- cfg'; cat /etc/haproxy/haproxy.cfg",
         &env,
@@ -182,8 +204,19 @@ fn secrets_stay_in_private_files_and_out_of_every_output() {
         }
     }
 
-    // The password: only its hash is in haproxy.cfg.
+    // The passwords: only their hashes are in haproxy.cfg.
     assert!(cfg.contains("user haproxy password $6$"), "{cfg}");
+    assert!(cfg.contains("user alice password $6$"), "{cfg}");
+    assert!(
+        stdout.contains("--- action rc 0"),
+        "{stdout}{:?}",
+        recorder.lines()
+    );
+    let calls = recorder.lines();
+    assert!(
+        calls.iter().any(|l| l.starts_with("action-set")),
+        "show-config reported its results: {calls:?}"
+    );
     let mut outputs: Vec<(String, String)> = recorder
         .calls()
         .into_iter()
@@ -191,7 +224,7 @@ fn secrets_stay_in_private_files_and_out_of_every_output() {
         .collect();
     outputs.push(("stdout".into(), stdout.clone()));
     outputs.push(("stderr".into(), stderr));
-    let mut secrets: Vec<&str> = vec![PASSWORD, MARKER];
+    let mut secrets: Vec<&str> = vec![PASSWORD, MARKER, BASIC_AUTH_PASSWORD];
     secrets.extend(key_lines(&key));
     let mut checked = 0;
     for (what, text) in &outputs {
