@@ -150,7 +150,8 @@ bench-hooks: bench-build bench-venvs
 
 bench-render: deps
 	@mkdir -p $(BENCH_OUT)
-	$(STATIC_ENV) cargo bench --locked --target $(TARGET) --bench scale > $(BENCH_OUT)/scale.json.tmp
+	$(STATIC_ENV) cargo build --release --locked --target $(TARGET) --bin bench-scale
+	target/$(TARGET)/release/bench-scale > $(BENCH_OUT)/scale.json.tmp
 	mv $(BENCH_OUT)/scale.json.tmp $(BENCH_OUT)/scale.json
 
 bench-reload: bench-build

@@ -7,6 +7,7 @@ The peak RSS of a full reconcile with 100 requests comes from bench/hooks.py (ho
 import os
 import re
 import subprocess
+import time
 
 from simlib import BENCH, OURS_BIN, ROOT, SIM, Sim, need, say, write_json
 
@@ -37,6 +38,23 @@ def main():
     result["tool_call_us"] = int(m.group(2))
     result["spawn_true_us"] = int(m.group(3))
     result["simulator_share_us"] = int(m.group(4))
+    # The floor under the Python baseline's hooks: starting the interpreter and importing its
+    # libraries, before any hook tool runs (median of 5).
+    venv_python = ROOT / ".venv-bench-baseline/bin/python3"
+    if venv_python.exists():
+        for key, code in (("python_start_ms", "pass"), ("python_imports_ms", "import ops, loadbalancer_interface, jinja2")):
+            times = []
+            for _ in range(5):
+                started = time.perf_counter()
+                subprocess.run([str(venv_python), "-c", code], check=True)
+                times.append((time.perf_counter() - started) * 1000)
+            result[key] = round(sorted(times)[2], 1)
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        subprocess.run([str(OURS_BIN), "--version"], check=True, capture_output=True)
+        times.append((time.perf_counter() - started) * 1000)
+    result["ours_start_ms"] = round(sorted(times)[2], 2)
     say("footprint:", result)
     write_json("footprint.json", result)
 

@@ -1,5 +1,6 @@
-//! `make bench-render` (issue 11 §2): what `plan::build` + `render::render` cost for 10, 1,000
-//! and 10,000 backend servers, and what `haproxy -c` costs on the same configs.
+//! The `bench-scale` bin, run by `make bench-render` (issue 11 §2): what `plan::build` +
+//! `render::render` cost for 10, 1,000 and 10,000 backend servers, and what `haproxy -c` costs
+//! on the same configs.
 //!
 //! Shape: every 10 servers form one service (a tcp frontend on its own port and a backend of 10
 //! checked servers), like loadbalancer requests with 10 requirer units each; 10,000 servers are
