@@ -10,6 +10,8 @@ script exec'ing this file with the log path and the real dispatch. It spawns the
   hwm_kb   VmHWM of the hook process itself, sampled every millisecond from /proc while it runs
            (the high-water mark only grows, so the last sample is its peak up to <= 1 ms
            before exit)
+  cpu_us   on-CPU time of the hook process itself (/proc/PID/schedstat, same sampling): its own
+           code, without the tools and HAProxy processes it waits for
   tree_kb  ru_maxrss from wait4: the largest process of the hook's tree (it includes the hook
            tools and `haproxy -c` the hook ran)
   rc       the exit status
@@ -64,6 +66,15 @@ def vm_hwm_kb(pid):
     return 0
 
 
+def on_cpu_ns(pid):
+    """Time the process itself has spent on a CPU (/proc/PID/schedstat, ns; children excluded)."""
+    try:
+        with open("/proc/{}/schedstat".format(pid)) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def main():
     log_path, real, count_flag = sys.argv[1], sys.argv[2], sys.argv[3]
     env = dict(os.environ)
@@ -76,6 +87,7 @@ def main():
         if shims:
             env["PATH"] = shims + ":" + env["PATH"]
     hwm = [0]
+    cpu = [0]
     done = threading.Event()
     started = time.perf_counter_ns()
     pid = os.posix_spawn(real, [real], env)
@@ -83,6 +95,7 @@ def main():
     def sample():
         while not done.is_set():
             hwm[0] = max(hwm[0], vm_hwm_kb(pid))
+            cpu[0] = max(cpu[0], on_cpu_ns(pid))
             time.sleep(0.001)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -94,6 +107,7 @@ def main():
         "hook": hook,
         "wall_us": wall_us,
         "hwm_kb": hwm[0],
+        "cpu_us": cpu[0] // 1000,
         "tree_kb": usage.ru_maxrss,
         "rc": os.waitstatus_to_exitcode(status),
         "tools": None,

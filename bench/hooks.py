@@ -80,6 +80,8 @@ def counted(log, flag, before_trigger):
 def stats(recs):
     s = summary_ms([r["wall_us"] for r in recs])
     s["hwm_kb_max"] = max(r["hwm_kb"] for r in recs)
+    cpu = sorted(r.get("cpu_us", 0) for r in recs)
+    s["cpu_ms_median"] = round(cpu[len(cpu) // 2] / 1000.0, 2)
     s["tree_kb_max"] = max(r["tree_kb"] for r in recs)
     return s
 
