@@ -78,17 +78,25 @@ pub fn ensure_installed(tools: &HookTools, installer: &Installer) -> Result<bool
     Ok(true)
 }
 
-/// Runs an action. `actions.yaml` declares none yet, so Juju never starts one; a stray call
-/// fails the action with a reason rather than the process.
+/// Runs an action: `crate::actions` reads its parameters, runs it and reports with
+/// `action-set`/`action-fail` (a failed action exits 0; only a failing hook tool fails the
+/// process).
 pub fn run_action(
-    _ctx: &Context,
+    ctx: &Context,
     tools: &HookTools,
     action: &ActionContext,
 ) -> Result<(), HookError> {
-    warn!(action = %action.name, "unknown action");
-    tools.action_fail(&format!(
-        "unknown action {:?}: this charm declares no actions",
-        action.name
-    ))?;
-    Ok(())
+    run_action_with(ctx, tools, action, &Settings::debian())
+}
+
+/// Runs an action with the given settings (tests use temp dirs).
+pub fn run_action_with(
+    ctx: &Context,
+    tools: &HookTools,
+    action: &ActionContext,
+    settings: &Settings,
+) -> Result<(), HookError> {
+    crate::actions::dispatch(ctx, tools, action, settings).map_err(|e| match e {
+        crate::actions::DispatchError::Tool(e) => HookError::Tool(e),
+    })
 }

@@ -6,6 +6,7 @@
 //! answers go back through `juju`. Dependencies point one way: `interfaces` never use `haproxy`,
 //! `haproxy` never uses `interfaces` or `juju`.
 
+pub mod actions;
 pub mod charm;
 pub mod charm_config;
 pub mod haproxy;

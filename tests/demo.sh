@@ -80,4 +80,26 @@ say "During the change: $OK requests answered, $BAD failed."
 say "Now 30 requests again:"
 spread "$LB" 80 30
 
+bold "7. A loadbalancer requirer: ops + loadbalancer-interface 1.2.1 (as kubernetes-control-plane uses it)"
+REQ=$(mktemp -d)/lb-requirer
+cp -r "$ROOT/tests/charms/lb-requirer" "$REQ"
+echo "$ROOT/.venv-lb" > "$REQ/.venv-path"   # the hook env is fresh: where the pinned venv is
+sim deploy "$REQ" lb-requirer -n 2
+rm -rf "$(dirname "$REQ")"   # the model keeps its own copy
+say "It asks, like kubernetes-control-plane: tcp, port_mapping {443: 6443}, an http /livez check."
+sim relate haproxy-lb:lb-consumers lb-requirer:lb-provider
+say "What the requirer's own library reads back (its get-responses action):"
+"$SIM" run lb-requirer/leader get-responses --format json 2>/dev/null | python3 -c '
+import json,sys
+task=next(iter(json.load(sys.stdin).values()))
+for name,r in json.loads(task["results"]["responses"])["responses"].items():
+    print("     %s: success=%s address=%s received_hash matches sent_hash: %s" % (name, r.get("success"), r.get("address"), r.get("hash_matches")))'
+say "10 TCP connections to $LB:443, who answered:"
+for i in $(seq 10); do
+  printf 'hello %s\n' "$i" | timeout 3 socat -t 2 - "TCP:$LB:443" || echo "FAILED"
+done | awk '{print $1}' | sort | uniq -c | sed 's/^/     /'
+
+bold "8. Operator action: juju run haproxy-lb/0 stats (HAProxy's runtime API, no reload)"
+sim run haproxy-lb/0 stats
+
 bold "Done in $(( $(date +%s) - START )) s. The model is torn down next."

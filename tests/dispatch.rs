@@ -199,7 +199,7 @@ fn action_dispatch_runs_the_action_handler() {
     let lines = recorder.lines();
     assert!(
         lines.contains(
-            &"action-fail -- unknown action \"show-stats\": this charm declares no actions"
+            &"action-fail -- unknown action \"show-stats\": this charm's actions are stats, suspend, enable, version, archive-logs, show-config, reload, get-proxied-endpoints, set-server-state; nothing was done"
                 .to_owned()
         ),
         "{lines:?}"

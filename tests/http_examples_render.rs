@@ -281,8 +281,8 @@ fn example_d_bad_input_leaves_the_rest_served() {
     assert_eq!(
         messages,
         [
-            "x/0: service evil: service_options: 'lua-load x.lua' is not an allow-listed HAProxy directive (http.md §5)",
-            "web/2: port: 'http' is not a number 1-65535",
+            "x/0: evil: service_options 'lua-load x.lua' is not an allow-listed HAProxy directive (http.md §5)",
+            "web/2: port 'http' is not a number 1-65535",
         ]
     );
     assert_example_a(&text);
@@ -311,7 +311,7 @@ fn port_clash_rejects_the_later_service_and_the_config_stays_valid() {
     );
     assert_eq!(
         messages,
-        ["late/0: service late: port: port 80 is already used by another service"]
+        ["late/0: late: port 80 is already used by service haproxy_service (config services)"]
     );
     assert_example_a(&text);
     assert!(!text.contains("backend late"));

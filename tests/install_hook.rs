@@ -200,6 +200,6 @@ fn undeclared_actions_fail_the_action_not_the_process() {
     run_action(&ctx, &tools, action).unwrap();
     assert_eq!(
         recorder.lines(),
-        ["action-fail -- unknown action \"show-stats\": this charm declares no actions"]
+        ["action-fail -- unknown action \"show-stats\": this charm's actions are stats, suspend, enable, version, archive-logs, show-config, reload, get-proxied-endpoints, set-server-state; nothing was done"]
     );
 }

@@ -206,10 +206,20 @@ fn manifest_lists_ubuntu_22_04_and_24_04_amd64() {
 
 #[test]
 fn actions_yaml_declares_only_implemented_actions() {
-    // No action is implemented yet (charm::run_action fails any), so none is declared.
+    // Exactly the actions `haproxy_lb::actions` dispatches, each closed to unknown parameters.
     let text = std::fs::read_to_string(root().join("actions.yaml")).unwrap();
     let actions: BTreeMap<String, serde_yaml::Value> = serde_yaml::from_str(&text).unwrap();
-    assert!(actions.is_empty(), "{actions:?}");
+    let declared: BTreeSet<&str> = actions.keys().map(String::as_str).collect();
+    let implemented: BTreeSet<&str> = haproxy_lb::actions::ACTIONS.into_iter().collect();
+    assert_eq!(declared, implemented);
+    for (name, action) in &actions {
+        assert_eq!(
+            action["additionalProperties"].as_bool(),
+            Some(false),
+            "{name}"
+        );
+        assert!(action["description"].as_str().is_some(), "{name}");
+    }
 }
 
 #[test]

@@ -29,12 +29,13 @@ Commands:
   relate A[:ep] B[:ep]                    relate two applications (alias: integrate)
   remove-relation A[:ep] B[:ep] | ID      remove a relation
   config APP [KEY | k=v ... | --reset k]  show, read or change configuration
-  run UNIT ACTION [k=v ...] [--format yaml|json]
-                                          run an action (UNIT may be APP/leader); exits 1
-                                          when the task fails
+  run UNIT ACTION [k=v ...] [--params FILE] [--format yaml|json]
+                                          run an action (UNIT may be APP/leader); values are
+                                          YAML, dotted keys nest; exits 1 when the task fails
   show-task ID                            a finished task as YAML
   status [--format tabular|yaml|json]     applications, units, addresses, ports, relations
   show-unit UNIT [--format yaml|json]     a unit with its relation data
+  show-status-log UNIT                    the unit's workload and agent status history
   fire UNIT HOOK [-r ID] [--remote-unit U]
                                           queue a hook (e.g. update-status) and settle
   resolve UNIT [--no-retry]               retry (or skip) the hook that failed
@@ -48,6 +49,12 @@ Commands:
   bench-tools [N]                         time N tool calls through the socket (default 200)
   destroy                                 kill every process of the model, remove its namespaces
   help                                    this text
+
+Environment:
+  JUJUSIM_MODEL          the model directory when --model is not given
+  JUJUSIM_HOOK_TIMEOUT   seconds a hook may run before it is killed and fails (default 300)
+  JUJUSIM_SETTLE_LIMIT   hooks one settle may run before it reports a loop (default 2000)
+  JUJUSIM_JUJU_VERSION   JUJU_VERSION given to hooks (default: the model's, 3.6.8)
 ";
 
 /// Entry point for `jujusim ...`; returns the exit code.
@@ -66,9 +73,20 @@ struct Args {
 }
 
 impl Args {
-    /// Removes `--name VALUE` / `--name=VALUE` (or a short alias), returning the value.
+    /// Removes every `--name VALUE` / `--name=VALUE` (or a short alias) and returns the last
+    /// value: a repeated single-valued option means its last occurrence, as in Juju's CLI.
     fn take_value(&mut self, names: &[&str]) -> Result<Option<String>, SimError> {
-        let mut found = None;
+        Ok(self.take_all_of(names)?.pop())
+    }
+
+    /// Removes every `--name VALUE`, returning the values in order (`--config a=1 --config
+    /// b=2` gives both).
+    fn take_all(&mut self, name: &str) -> Result<Vec<String>, SimError> {
+        self.take_all_of(&[name])
+    }
+
+    fn take_all_of(&mut self, names: &[&str]) -> Result<Vec<String>, SimError> {
+        let mut found = Vec::new();
         let mut i = 0;
         while i < self.items.len() {
             let item = &self.items[i];
@@ -79,13 +97,13 @@ impl Args {
                 if i + 1 >= self.items.len() {
                     return Err(SimError::User(format!("option needs an argument: {item}")));
                 }
-                found = Some(self.items.remove(i + 1));
+                found.push(self.items.remove(i + 1));
                 self.items.remove(i);
                 continue;
             }
             if let Some((k, v)) = item.split_once('=') {
                 if names.contains(&k) && k.starts_with("--") {
-                    found = Some(v.to_string());
+                    found.push(v.to_string());
                     self.items.remove(i);
                     continue;
                 }
@@ -93,15 +111,6 @@ impl Args {
             i += 1;
         }
         Ok(found)
-    }
-
-    /// Removes every `--name VALUE`, returning the values in order.
-    fn take_all(&mut self, name: &str) -> Result<Vec<String>, SimError> {
-        let mut out = Vec::new();
-        while let Some(v) = self.take_value(&[name])? {
-            out.push(v);
-        }
-        Ok(out)
     }
 
     fn take_flag(&mut self, name: &str) -> bool {
@@ -154,7 +163,7 @@ fn model_root(flag: Option<String>) -> PathBuf {
 /// The open model with its lock.
 struct Open {
     sim: Sim,
-    _lock: nix::fcntl::Flock<std::fs::File>,
+    _lock: Option<nix::fcntl::Flock<std::fs::File>>,
 }
 
 fn open(root: &Path) -> Result<Open, SimError> {
@@ -171,7 +180,25 @@ fn open(root: &Path) -> Result<Open, SimError> {
     lifecycle::refresh_tools_dir(&dir)?;
     Ok(Open {
         sim: Sim { dir, model },
-        _lock: lock,
+        _lock: Some(lock),
+    })
+}
+
+/// The model as last saved, without the lock: reads never wait for a running settle (the state
+/// file is replaced atomically, so a reader sees one consistent version).
+fn open_readonly(root: &Path) -> Result<Open, SimError> {
+    let dir = ModelDir::new(root.to_path_buf());
+    if !dir.exists() {
+        return Err(SimError::User(format!(
+            "{} is not a jujusim model (run `jujusim --model {} init`)",
+            root.display(),
+            root.display()
+        )));
+    }
+    let model = dir.load()?;
+    Ok(Open {
+        sim: Sim { dir, model },
+        _lock: None,
     })
 }
 
@@ -335,17 +362,19 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
             let format = args.take_value(&["--format"])?;
             let pos = args.positionals()?;
             need(&pos, 1, "config APP [KEY | k=v ...]")?;
-            let mut o = open(&root)?;
             let app = pos[0].clone();
             let rest = &pos[1..];
             if rest.is_empty() && reset.is_empty() {
+                let o = open_readonly(&root)?;
                 print!("{}", report::config(&o.sim, &app, format.as_deref())?);
                 return Ok(0);
             }
             if rest.len() == 1 && !rest[0].contains('=') && reset.is_empty() {
+                let o = open_readonly(&root)?;
                 print!("{}", report::config_value(&o.sim, &app, &rest[0])?);
                 return Ok(0);
             }
+            let mut o = open(&root)?;
             let reset: Vec<String> = reset
                 .iter()
                 .flat_map(|r| r.split(',').map(str::to_string))
@@ -355,11 +384,25 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
         }
         "run" => {
             let format = args.take_value(&["--format"])?;
+            let params_file = args.take_value(&["--params"])?;
             let pos = args.positionals()?;
-            need(&pos, 2, "run UNIT ACTION [k=v ...]")?;
+            need(&pos, 2, "run UNIT ACTION [k=v ...] [--params FILE]")?;
+            let file_params = match params_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| SimError::User(format!("{path}: {e}")))?;
+                    let v: serde_yaml::Value = serde_yaml::from_str(&text)
+                        .map_err(|e| SimError::User(format!("{path}: {e}")))?;
+                    Some(
+                        serde_json::to_value(v)
+                            .map_err(|e| SimError::User(format!("{path}: {e}")))?,
+                    )
+                }
+                None => None,
+            };
             let mut o = open(&root)?;
             let unit = resolve_unit(&o.sim, &pos[0])?;
-            let params = report::action_params(&o.sim, &unit, &pos[1], &pos[2..])?;
+            let params = report::action_params(&o.sim, &unit, &pos[1], &pos[2..], file_params)?;
             let task = o.sim.run_action(&unit, &pos[1], params)?;
             let code = settle(&mut o.sim)?;
             let t = o.sim.model.tasks[&task].clone();
@@ -391,7 +434,7 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
         "show-task" => {
             let pos = args.positionals()?;
             need(&pos, 1, "show-task ID")?;
-            let o = open(&root)?;
+            let o = open_readonly(&root)?;
             let id: u64 = pos[0]
                 .parse()
                 .map_err(|_| SimError::User(format!("invalid task id {:?}", pos[0])))?;
@@ -408,7 +451,7 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
             let format = args.take_value(&["--format"])?;
             let pos = args.positionals()?;
             no_more(&pos, 0)?;
-            let o = open(&root)?;
+            let o = open_readonly(&root)?;
             print!(
                 "{}",
                 report::status(&o.sim, format.as_deref().unwrap_or("tabular"))?
@@ -419,7 +462,7 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
             let format = args.take_value(&["--format"])?;
             let pos = args.positionals()?;
             need(&pos, 1, "show-unit UNIT")?;
-            let o = open(&root)?;
+            let o = open_readonly(&root)?;
             let mut out = String::new();
             for u in &pos {
                 out.push_str(&report::show_unit(
@@ -429,6 +472,14 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
                 )?);
             }
             print!("{out}");
+            Ok(0)
+        }
+        "show-status-log" => {
+            let pos = args.positionals()?;
+            need(&pos, 1, "show-status-log UNIT")?;
+            no_more(&pos, 1)?;
+            let o = open_readonly(&root)?;
+            print!("{}", report::status_log(&o.sim, &pos[0])?);
             Ok(0)
         }
         "fire" => {
@@ -556,8 +607,21 @@ fn run(argv: Vec<String>) -> Result<i32, SimError> {
                 eprintln!("no model at {}", root.display());
                 return Ok(0);
             }
-            let mut o = open(&root)?;
-            o.sim.destroy()?;
+            // A command holding the lock may be stuck in a hook or `exec`: stop settling, end
+            // every process in the model's machines (which ends that command), then take the
+            // lock and tear down.
+            let marker = dir.destroying_marker();
+            let _ = std::fs::write(&marker, b"");
+            if let Ok(snapshot) = dir.load() {
+                if let Some(net) = snapshot.net_index {
+                    for id in snapshot.machines.keys() {
+                        crate::machine::kill_machine_processes(net, *id);
+                    }
+                }
+            }
+            let result = open(&root).and_then(|mut o| o.sim.destroy());
+            let _ = std::fs::remove_file(&marker);
+            result?;
             eprintln!("destroyed model in {}", root.display());
             Ok(0)
         }
@@ -623,4 +687,47 @@ fn settle(sim: &mut Sim) -> Result<i32, SimError> {
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod args_tests {
+    use super::Args;
+
+    fn args(list: &[&str]) -> Args {
+        Args {
+            items: list.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn repeated_config_options_are_all_kept_in_order() {
+        let mut a = args(&[
+            "web",
+            "--config",
+            "a=1",
+            "-n",
+            "2",
+            "--config=b=2",
+            "--config",
+            "c=3",
+        ]);
+        assert_eq!(a.take_all("--config").unwrap(), ["a=1", "b=2", "c=3"]);
+        assert_eq!(a.take_value(&["-n"]).unwrap().as_deref(), Some("2"));
+        assert_eq!(a.items, ["web"]);
+    }
+
+    #[test]
+    fn a_repeated_single_valued_option_means_the_last_one() {
+        let mut a = args(&["-n", "1", "-n", "3"]);
+        assert_eq!(
+            a.take_value(&["-n", "--num-units"]).unwrap().as_deref(),
+            Some("3")
+        );
+    }
+
+    #[test]
+    fn options_after_double_dash_are_left_alone() {
+        let mut a = args(&["u/0", "--", "cmd", "--config", "x"]);
+        assert!(a.take_all("--config").unwrap().is_empty());
+    }
 }

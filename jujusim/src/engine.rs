@@ -574,7 +574,7 @@ impl Sim {
         for (time, effect) in effects {
             match effect {
                 ImmediateEffect::UnitStatus(s) => {
-                    self.model.set_workload_status(unit, s);
+                    self.model.set_workload_status_at(unit, s, time.clone());
                     if let Some(u) = self.model.units.get_mut(unit) {
                         u.status_set = true;
                     }
@@ -828,8 +828,27 @@ impl Sim {
         }
         let name = self.hook_name(&unit, &q.hook);
         self.before_hook(&unit, &q.hook, &name);
-        let ctx = self.build_context(&unit, Some(&q.hook), &name, &name, None)?;
-        let outcome = self.execute(&unit, Some(&q.hook), ctx, Target::Hook(name.clone()))?;
+        let prepared = self
+            .build_context(&unit, Some(&q.hook), &name, &name, None)
+            .and_then(|ctx| self.execute(&unit, Some(&q.hook), ctx, Target::Hook(name.clone())));
+        let outcome = match prepared {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // The agent could not even start the hook (unreadable charm, missing machine):
+                // the hook fails like any other, so `resolve` can retry it once fixed.
+                self.dir.append_log(&[format!(
+                    "unit-{}: {} ERROR juju.worker.uniter.operation hook {name:?} failed: {e}",
+                    unit.replace('/', "-"),
+                    now_rfc3339().get(11..19).unwrap_or_default()
+                )]);
+                self.model
+                    .set_agent_status(&unit, "error", &format!("hook failed: {name:?}"));
+                if let Some(u) = self.model.units.get_mut(&unit) {
+                    u.failed_hook = Some(q);
+                }
+                return Ok(());
+            }
+        };
         self.log_outcome(&unit, &name, &outcome, "dispatch");
         self.apply_effects(&unit, outcome.effects, None);
         if outcome.exit.success() {
@@ -891,6 +910,10 @@ impl Sim {
                     .is_none_or(|u| u.failed_hook.is_none())
             });
             let Some(i) = next else { break };
+            if self.dir.destroying_marker().exists() {
+                self.save()?;
+                return user("the model is being destroyed");
+            }
             if ran >= settle_limit() {
                 self.save()?;
                 return Err(SimError::Loop {

@@ -43,7 +43,7 @@ pub fn init(root: &Path, name: Option<&str>, juju_version: Option<&str>) -> Resu
         model.juju_version = v.to_string();
     }
     dir.save(&model)?;
-    Ok(())
+    refresh_tools_dir(&dir)
 }
 
 /// Links every tool name to this binary in the model's tools dir (the first `PATH` entry).
@@ -74,6 +74,13 @@ fn split_endpoint(spec: &str) -> (&str, Option<&str>) {
 }
 
 impl Sim {
+    fn app_mut(&mut self, name: &str) -> Result<&mut Application, SimError> {
+        self.model
+            .applications
+            .get_mut(name)
+            .ok_or_else(|| SimError::User(format!("application {name:?} not found")))
+    }
+
     fn app(&self, name: &str) -> Result<&Application, SimError> {
         self.model
             .applications
@@ -257,7 +264,7 @@ impl Sim {
             },
         );
         let is_leader = {
-            let a = self.model.applications.get_mut(app).expect("checked above");
+            let a = self.app_mut(app)?;
             if a.leader.is_none() {
                 a.leader = Some(name.clone());
             }
@@ -337,6 +344,11 @@ impl Sim {
     pub fn relate(&mut self, a: &str, b: &str) -> Result<u64, SimError> {
         let (app_a, ep_a) = split_endpoint(a);
         let (app_b, ep_b) = split_endpoint(b);
+        for app in [app_a, app_b] {
+            if self.app(app)?.life != Life::Alive {
+                return user(format!("cannot add relation: application {app:?} is dying"));
+            }
+        }
         let charm_a = self.app_charm(app_a)?;
         let charm_b = self.app_charm(app_b)?;
         let mut candidates = Vec::new();
@@ -687,11 +699,7 @@ impl Sim {
         if a.life == Life::Dying {
             return user(format!("application {app:?} is already being removed"));
         }
-        self.model
-            .applications
-            .get_mut(app)
-            .expect("checked above")
-            .life = Life::Dying;
+        self.app_mut(app)?.life = Life::Dying;
         for unit in self.model.units_of(app) {
             self.teardown_unit(&unit, true);
         }
@@ -756,11 +764,7 @@ impl Sim {
                 return user(format!("unknown option {key:?}"));
             }
         }
-        let a = self
-            .model
-            .applications
-            .get_mut(app)
-            .expect("app_charm checked");
+        let a = self.app_mut(app)?;
         for key in reset {
             a.config.remove(key);
         }
@@ -782,11 +786,7 @@ impl Sim {
         if !self.is_alive(unit) {
             return user(format!("unit {unit:?} is dying"));
         }
-        let a = self
-            .model
-            .applications
-            .get_mut(&app)
-            .expect("unit has an app");
+        let a = self.app_mut(&app)?;
         if a.leader.as_deref() == Some(unit) {
             return Ok(());
         }
@@ -820,7 +820,7 @@ impl Sim {
             ));
         }
         {
-            let a = self.model.applications.get_mut(app).expect("checked");
+            let a = self.app_mut(app)?;
             a.charm_revision = revision;
             a.charm_source = source.display().to_string();
             // Values for options the new charm no longer has are dropped.

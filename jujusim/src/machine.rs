@@ -295,6 +295,21 @@ pub fn processes_in_netns(ns: &str) -> Vec<i32> {
 /// Kills every process in the machine's netns, then removes the netns (and with it the veth).
 pub fn destroy_machine(net: u8, m: u32) -> Result<(), MachineError> {
     let ns = netns_name(net, m);
+    kill_machine_processes(net, m);
+    if Path::new("/run/netns").join(&ns).exists() {
+        ip(&["netns", "del", &ns])?;
+    }
+    // Deleting the netns removes the veth pair, asynchronously: a leftover is best effort.
+    let host = host_veth_name(net, m);
+    if link_exists(&host) {
+        let _ = ip(&["link", "del", &host]);
+    }
+    Ok(())
+}
+
+/// SIGKILLs every process in machine `m`'s netns until none is left (bounded: 1 s).
+pub fn kill_machine_processes(net: u8, m: u32) {
+    let ns = netns_name(net, m);
     for _ in 0..50 {
         let pids = processes_in_netns(&ns);
         if pids.is_empty() {
@@ -308,15 +323,6 @@ pub fn destroy_machine(net: u8, m: u32) -> Result<(), MachineError> {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    if Path::new("/run/netns").join(&ns).exists() {
-        ip(&["netns", "del", &ns])?;
-    }
-    // Deleting the netns removes the veth pair, asynchronously: a leftover is best effort.
-    let host = host_veth_name(net, m);
-    if link_exists(&host) {
-        let _ = ip(&["link", "del", &host]);
-    }
-    Ok(())
 }
 
 /// Everything a child needs to enter a machine before `exec`: prepared in the parent so the

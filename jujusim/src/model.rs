@@ -362,8 +362,12 @@ impl Model {
     }
 
     pub fn set_workload_status(&mut self, unit: &str, status: Status) {
+        self.set_workload_status_at(unit, status, now_rfc3339());
+    }
+
+    /// Records a workload status set at `since` (a `status-set` call's own time).
+    pub fn set_workload_status_at(&mut self, unit: &str, status: Status, since: String) {
         if let Some(u) = self.units.get_mut(unit) {
-            let since = now_rfc3339();
             u.history.push(HistoryEntry {
                 kind: "workload".into(),
                 status: status.status.clone(),
@@ -406,6 +410,10 @@ impl ModelDir {
     }
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("lock")
+    }
+    /// Present while `destroy` runs: `settle` stops instead of starting another hook.
+    pub fn destroying_marker(&self) -> PathBuf {
+        self.root.join("destroying")
     }
     pub fn debug_log(&self) -> PathBuf {
         self.root.join("debug-log")
@@ -601,5 +609,108 @@ mod tests {
         m.enqueue_coalesced("a/0", Hook::ConfigChanged);
         m.enqueue_coalesced("a/1", Hook::ConfigChanged);
         assert_eq!(m.queue.len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod visibility_tests {
+    use super::*;
+    use crate::charm::Role;
+
+    fn unit(name: &str, machine: u32) -> Unit {
+        let (app, n) = name.split_once('/').unwrap();
+        Unit {
+            name: name.into(),
+            app: app.into(),
+            number: n.parse().unwrap(),
+            machine,
+            principal: None,
+            life: Life::Alive,
+            installed: true,
+            started: true,
+            status_set: false,
+            workload: StatusEntry::default(),
+            agent: StatusEntry::default(),
+            history: vec![],
+            failed_hook: None,
+            opened_ports: Default::default(),
+            charm_state: Default::default(),
+            charm_state_exists: false,
+            relations: Default::default(),
+            charm_revision: 0,
+        }
+    }
+
+    fn relation(ends: &[(&str, &str, Role)], container: bool) -> Relation {
+        Relation {
+            id: 0,
+            ends: ends
+                .iter()
+                .map(|(a, e, r)| RelationEnd {
+                    app: a.to_string(),
+                    endpoint: e.to_string(),
+                    role: *r,
+                })
+                .collect(),
+            interface: "x".into(),
+            container,
+            unit_bags: Default::default(),
+            app_bags: Default::default(),
+            in_scope: Default::default(),
+            life: Life::Alive,
+        }
+    }
+
+    #[test]
+    fn who_sees_whose_bag() {
+        let mut m = Model::new("t");
+        for (n, machine) in [
+            ("web/0", 0),
+            ("web/1", 1),
+            ("db/0", 2),
+            ("sub/0", 0),
+            ("sub/1", 1),
+            ("other/0", 3),
+        ] {
+            m.units.insert(n.into(), unit(n, machine));
+        }
+        let regular = relation(
+            &[
+                ("web", "db", Role::Requirer),
+                ("db", "server", Role::Provider),
+            ],
+            false,
+        );
+        let peer = relation(&[("web", "cluster", Role::Peer)], false);
+        let container = relation(
+            &[
+                ("sub", "host", Role::Requirer),
+                ("web", "juju-info", Role::Provider),
+            ],
+            true,
+        );
+        let cases: &[(&Relation, &str, &str, bool)] = &[
+            (&regular, "web/0", "db/0", true),
+            (&regular, "db/0", "web/1", true),
+            (&regular, "web/0", "web/1", false),
+            (&regular, "other/0", "db/0", false),
+            (&peer, "web/0", "web/1", true),
+            (&peer, "web/0", "web/0", false),
+            (&container, "sub/0", "web/0", true),
+            (&container, "sub/0", "web/1", false),
+            (&container, "web/1", "sub/1", true),
+        ];
+        for (rel, observer, other, want) in cases {
+            assert_eq!(
+                m.can_see(rel, observer, other),
+                *want,
+                "{} {observer} -> {other}",
+                rel.key()
+            );
+        }
+        assert_eq!(regular.key(), "web:db db:server");
+        assert_eq!(peer.key(), "web:cluster");
+        assert_eq!(regular.remote_app_of("db"), Some("web"));
+        assert_eq!(peer.remote_app_of("web"), Some("web"));
     }
 }

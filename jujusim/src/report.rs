@@ -137,7 +137,7 @@ pub fn status_value(sim: &Sim) -> Value {
         let (s, msg) = app_status(sim, name);
         let mut relations = Map::new();
         for r in m.relations.values().filter(|r| r.involves(name)) {
-            let end = r.end_of(name).expect("involves");
+            let Some(end) = r.end_of(name) else { continue };
             let remote = r.remote_app_of(name).unwrap_or_default();
             let list = relations
                 .entry(end.endpoint.clone())
@@ -266,7 +266,7 @@ pub fn status(sim: &Sim, format: &str) -> Result<String, SimError> {
         "Workload".into(),
         "Agent".into(),
         "Machine".into(),
-        "Address".into(),
+        "Public address".into(),
         "Ports".into(),
         "Message".into(),
     ]];
@@ -369,7 +369,9 @@ pub fn show_unit(sim: &Sim, name: &str, format: &str) -> Result<String, SimError
         let Some(r) = m.relations.get(id) else {
             continue;
         };
-        let end = r.end_of(&u.app).expect("unit in relation");
+        let Some(end) = r.end_of(&u.app) else {
+            continue;
+        };
         let remote_app = r.remote_app_of(&u.app).unwrap_or_default();
         let remote_end = if r.is_peer() {
             end.endpoint.clone()
@@ -492,13 +494,24 @@ pub fn action_params(
     unit: &str,
     action: &str,
     args: &[String],
+    file: Option<Value>,
 ) -> Result<Value, SimError> {
     let charm = sim.unit_charm(unit)?;
     let spec = charm
         .actions
         .get(action)
         .ok_or_else(|| SimError::User(format!("action {action:?} not defined on unit {unit:?}")))?;
-    let params = crate::actions::parse_params(args).map_err(SimError::User)?;
+    let mut params = file.unwrap_or_else(|| Value::Object(Map::new()));
+    if !params.is_object() {
+        return Err(SimError::User("--params file must hold a map".into()));
+    }
+    // Arguments override the file, as in `juju run`.
+    if let (Some(base), Value::Object(over)) = (
+        params.as_object_mut(),
+        crate::actions::parse_params(args).map_err(SimError::User)?,
+    ) {
+        base.extend(over);
+    }
     crate::actions::validate(&spec.schema, params).map_err(SimError::User)
 }
 
@@ -545,6 +558,26 @@ pub fn task_output(t: &Task, format: Option<&str>) -> Result<String, SimError> {
         }
         Some(other) => render(&full, other),
     }
+}
+
+/// `juju show-status-log`: time, type, status, message.
+pub fn status_log(sim: &Sim, unit: &str) -> Result<String, SimError> {
+    let u = sim.unit(unit)?;
+    let mut rows = vec![vec![
+        "Time".to_string(),
+        "Type".into(),
+        "Status".into(),
+        "Message".into(),
+    ]];
+    for h in &u.history {
+        rows.push(vec![
+            h.since.clone(),
+            h.kind.clone(),
+            h.status.clone(),
+            h.message.clone(),
+        ]);
+    }
+    Ok(table(&rows))
 }
 
 const LEVELS: &[&str] = &["TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];

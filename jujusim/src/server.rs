@@ -84,6 +84,10 @@ fn handle(
     model_dir: &ModelDir,
     effects: &mut Vec<Effect>,
 ) {
+    // A client that connects and never sends (or a stray process) must not wedge the server:
+    // the hook's later calls, and the runner's shutdown, wait on this thread.
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+    let _ = stream.set_write_timeout(Some(std::time::Duration::from_secs(30)));
     let mut reader = BufReader::new(&stream);
     let Ok((req, stdin)) = transport::read_request(&mut reader) else {
         return;

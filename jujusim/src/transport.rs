@@ -138,6 +138,34 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any argv (unicode, newlines, quotes) and any stdin bytes arrive exactly as sent.
+        #[test]
+        fn any_request_and_response_round_trip(
+            args in proptest::collection::vec(".*", 0..6),
+            stdin in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 0..512)),
+            out in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            code in 0i32..3,
+        ) {
+            let header = RequestHeader {
+                context_id: "u/0-x-1".into(),
+                cwd: "/c".into(),
+                tool: "relation-set".into(),
+                args: args.clone(),
+                stdin_len: stdin.as_ref().map(Vec::len),
+            };
+            let mut buf = Vec::new();
+            write_request(&mut buf, &header, stdin.as_deref()).unwrap();
+            let (h, got) = read_request(&mut &buf[..]).unwrap();
+            proptest::prop_assert_eq!(h.args, args);
+            proptest::prop_assert_eq!(got, stdin);
+            let mut buf = Vec::new();
+            write_response(&mut buf, code, &out, b"e").unwrap();
+            let (c, o, e) = read_response(&mut &buf[..]).unwrap();
+            proptest::prop_assert_eq!((c, o, e), (code, out, b"e".to_vec()));
+        }
+    }
+
     #[test]
     fn empty_stream_is_closed_error() {
         assert!(matches!(

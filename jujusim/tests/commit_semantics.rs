@@ -128,4 +128,73 @@ fn actions_report_results_failures_and_output() {
     assert_eq!(v["hooklog/0"]["message"], "exit status 4");
     let (_, err) = m.fails(&["run", "hooklog/0", "missing-action"]);
     assert!(err.contains("not defined"), "{err}");
+    // --params: a YAML file; arguments override it.
+    m.script(
+        "hooklog/0",
+        "echo",
+        "action-set said=\"$(action-get msg)\"\n",
+    );
+    let file = m.tmp.path().join("params.yaml");
+    std::fs::write(&file, "msg: from-file\n").unwrap();
+    let out = m.ok(&[
+        "run",
+        "hooklog/0",
+        "echo",
+        "--params",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out, "said: from-file\n");
+    let out = m.ok(&[
+        "run",
+        "hooklog/0",
+        "echo",
+        "--params",
+        file.to_str().unwrap(),
+        "msg=arg",
+    ]);
+    assert_eq!(out, "said: arg\n");
+}
+
+#[test]
+fn status_history_records_workload_and_agent_changes() {
+    let m = TestModel::new("commit-history");
+    let charm = m.charm("hooklog");
+    m.ok(&["deploy", charm.to_str().unwrap()]);
+    m.script("hooklog/0", "update-status", "status-set active ready\n");
+    m.ok(&["fire", "hooklog/0", "update-status"]);
+    let log = m.ok(&["show-status-log", "hooklog/0"]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines[0].starts_with("Time"), "{log}");
+    assert!(log.contains("installing charm software"), "{log}");
+    assert!(log.contains("running update-status hook"), "{log}");
+    let active = lines
+        .iter()
+        .find(|l| l.contains("workload") && l.contains("active"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(active.ends_with("ready"), "{log}");
+    assert!(lines.last().unwrap().contains("idle"), "{log}");
+}
+
+#[test]
+fn a_hook_the_agent_cannot_start_fails_the_unit_instead_of_the_command() {
+    let m = TestModel::new("commit-nostart");
+    let charm = m.charm("hooklog");
+    m.ok(&["deploy", charm.to_str().unwrap()]);
+    let meta = m.unit_charm_dir("hooklog/0").join("metadata.yaml");
+    let good = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(&meta, "name: [unclosed\n").unwrap();
+    m.ok(&["fire", "hooklog/0", "update-status"]);
+    assert_eq!(
+        m.unit_status("hooklog/0"),
+        (
+            "error".to_string(),
+            "hook failed: \"update-status\"".to_string()
+        )
+    );
+    let log = m.ok(&["debug-log", "--level", "ERROR"]);
+    assert!(log.contains("metadata.yaml"), "{log}");
+    std::fs::write(&meta, good).unwrap();
+    m.clear_hooks();
+    m.ok(&["resolve", "hooklog/0"]);
+    assert_eq!(m.hooks(), vec!["hooklog/0 update-status".to_string()]);
 }

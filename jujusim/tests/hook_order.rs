@@ -350,3 +350,112 @@ fn settle_stops_a_hook_loop_with_a_clear_error() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("charms may be looping"), "{err}");
 }
+
+#[test]
+fn subordinates_live_on_their_principals_machine_and_go_with_the_relation() {
+    let m = TestModel::new("order-sub");
+    let charm = m.charm("hooklog");
+    let sub = m.charm("hooklog-sub");
+    m.ok(&["deploy", charm.to_str().unwrap(), "front", "-n", "2"]);
+    m.ok(&["deploy", sub.to_str().unwrap(), "sub"]);
+    m.clear_hooks();
+    m.ok(&["relate", "sub", "front"]);
+    assert_eq!(
+        m.hooks_of("sub/0"),
+        s(&[
+            "install",
+            "host-relation-created",
+            "leader-elected",
+            "config-changed",
+            "start",
+            "host-relation-joined front/0",
+            "host-relation-changed front/0",
+        ])
+    );
+    // Container scope: each principal sees only the subordinate on its own machine.
+    assert_eq!(
+        m.hooks_of("front/1"),
+        s(&[
+            "juju-info-relation-created",
+            "juju-info-relation-joined sub/1",
+            "juju-info-relation-changed sub/1",
+        ])
+    );
+    let st = m.status();
+    let subs = &st["applications"]["front"]["units"]["front/1"]["subordinates"];
+    assert_eq!(subs["sub/1"]["public-address"], m.address("front/1"));
+    assert_eq!(
+        st["applications"]["sub"]["subordinate-to"],
+        serde_json::json!(["front"])
+    );
+
+    // A new principal unit brings its subordinate; removing it takes the subordinate along.
+    m.clear_hooks();
+    m.ok(&["add-unit", "front"]);
+    assert_eq!(m.hooks_of("sub/2")[0], "install");
+    assert!(m
+        .hooks_of("sub/2")
+        .contains(&"host-relation-joined front/2".to_string()));
+    m.clear_hooks();
+    m.ok(&["remove-unit", "front/2"]);
+    assert_eq!(
+        m.hooks_of("sub/2"),
+        s(&[
+            "host-relation-departed front/2 departing=sub/2",
+            "host-relation-broken",
+            "stop",
+            "remove",
+        ])
+    );
+    assert_eq!(
+        m.hooks_of("front/2").last().map(String::as_str),
+        Some("remove")
+    );
+    assert!(m.status()["applications"]["front"]["units"]
+        .get("front/2")
+        .is_none());
+
+    m.clear_hooks();
+    m.ok(&["remove-relation", "sub", "front"]);
+    assert_eq!(
+        m.hooks_of("sub/0"),
+        s(&[
+            "host-relation-departed front/0 departing=sub/0",
+            "host-relation-broken",
+            "stop",
+            "remove",
+        ])
+    );
+    assert_eq!(
+        m.hooks_of("front/0"),
+        s(&[
+            "juju-info-relation-departed sub/0 departing=sub/0",
+            "juju-info-relation-broken"
+        ])
+    );
+    let st = m.status();
+    assert!(st["applications"]["front"]["units"]["front/0"]
+        .get("subordinates")
+        .is_none());
+}
+
+#[test]
+fn a_hook_over_the_time_limit_is_killed_and_fails() {
+    let m = TestModel::new("order-timeout");
+    let charm = m.charm("hooklog");
+    m.ok(&["deploy", charm.to_str().unwrap()]);
+    m.script("hooklog/0", "update-status", "sleep 30\n");
+    let start = std::time::Instant::now();
+    let out = m.cmd_env(
+        &["fire", "hooklog/0", "update-status"],
+        &[("JUJUSIM_HOOK_TIMEOUT", "1")],
+    );
+    assert!(out.status.success());
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(
+        m.unit_status("hooklog/0").1,
+        "hook failed: \"update-status\""
+    );
+    let log = m.ok(&["debug-log", "--level", "ERROR"]);
+    assert!(log.contains("time limit"), "{log}");
+}

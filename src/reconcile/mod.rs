@@ -12,9 +12,12 @@
 pub mod files;
 pub mod gather;
 pub mod isolate;
+pub mod operator_state;
 mod publish;
+pub mod served;
 mod services_option;
 mod status;
+pub mod suspension;
 
 use crate::charm_config::{self, EffectiveConfig};
 use crate::haproxy::{self, ApplyError, ApplyOutcome, ConfigError, Service};
@@ -88,6 +91,20 @@ pub fn reconcile(
     let (mut plan, mut build_rejections) = build_plan(&config, &requests, &[]);
     write_files(settings, &requests)?;
 
+    // The operator's suspension outlives every hook: the plan and its files are kept current
+    // for `enable`, but nothing is served (actions `suspend`/`enable`).
+    if suspension::is_suspended(&settings.state_dir) {
+        suspension::hold(tools, settings)?;
+        return Ok(Summary {
+            plan_services: plan.services.len(),
+            plan_backends: plan.backends.len(),
+            config_problems: config_problems.iter().map(ToString::to_string).collect(),
+            rejections: Vec::new(),
+            lb: Default::default(),
+            apply_error: None,
+        });
+    }
+
     let service = Service::new(settings.haproxy.clone());
     let mut applied = haproxy::apply(&service, &plan);
     if let Err(ApplyError::Config(ConfigError::Rejected { .. })) = &applied {
@@ -103,6 +120,10 @@ pub fn reconcile(
         }
     }
     let applied_ok = applied.is_ok();
+    if applied_ok {
+        operator_state::reassert(&settings.state_dir, &service.admin(), &plan);
+        served::record(&settings.state_dir, &plan, &model.public_address);
+    }
     match &applied {
         Ok(ApplyOutcome::Unchanged) => tracing::debug!("haproxy.cfg unchanged"),
         Ok(outcome) => tracing::info!(?outcome, "haproxy.cfg applied"),

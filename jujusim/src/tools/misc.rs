@@ -30,20 +30,20 @@ pub(crate) static TOOLS: &[Tool] = &[
         flags: &GOAL_FLAGS,
         run: goal_state,
     },
-    unsupported("secret-add"),
-    unsupported("secret-get"),
-    unsupported("secret-set"),
-    unsupported("secret-grant"),
-    unsupported("secret-revoke"),
-    unsupported("secret-remove"),
-    unsupported("secret-ids"),
-    unsupported("secret-info-get"),
-    unsupported("storage-add"),
-    unsupported("storage-get"),
-    unsupported("storage-list"),
-    unsupported("resource-get"),
-    unsupported("credential-get"),
-    unsupported("add-metric"),
+    unsupported("secret-add", &SECRET_WRITE),
+    unsupported("secret-get", &SECRET_GET),
+    unsupported("secret-set", &SECRET_WRITE),
+    unsupported("secret-grant", &SECRET_GRANT),
+    unsupported("secret-revoke", &SECRET_REVOKE),
+    unsupported("secret-remove", &SECRET_REMOVE),
+    unsupported("secret-ids", &OUT_YAML),
+    unsupported("secret-info-get", &SECRET_INFO),
+    unsupported("storage-add", &NO_FLAGS),
+    unsupported("storage-get", &STORAGE_GET),
+    unsupported("storage-list", &OUT_YAML),
+    unsupported("resource-get", &NO_FLAGS),
+    unsupported("credential-get", &OUT_YAML),
+    unsupported("add-metric", &ADD_METRIC),
 ];
 
 const LOG_FLAGS: [Flag; 4] = [
@@ -73,6 +73,8 @@ fn parse_level(s: &str) -> Option<&'static str> {
         "WARN" | "WARNING" => Some("WARNING"),
         "ERROR" => Some("ERROR"),
         "CRITICAL" => Some("CRITICAL"),
+        // A valid loggo level that no logger writes: the message is dropped.
+        "UNSPECIFIED" => Some("UNSPECIFIED"),
         _ => None,
     }
 }
@@ -112,6 +114,9 @@ fn juju_log(call: &mut Call) -> Result<Vec<u8>, ToolError> {
             }
         }
     };
+    if level_name == "UNSPECIFIED" {
+        return Ok(Vec::new());
+    }
     let prefix = match call
         .ctx
         .relation_id
@@ -206,23 +211,66 @@ fn goal_state(call: &mut Call) -> Result<Vec<u8>, ToolError> {
     )
 }
 
-const fn unsupported(name: &'static str) -> Tool {
+const fn unsupported(name: &'static str, flags: &'static [Flag]) -> Tool {
     Tool {
         name,
         args: "",
         purpose: "Not supported by jujusim.",
-        flags: &[],
+        flags,
         run: not_supported,
     }
 }
+
+// The options these tools have in Juju, so that argv errors still exit 2 as there; their values
+// are not used.
+const NO_FLAGS: [Flag; 0] = [];
+const OUT_YAML: [Flag; 3] = output_flags("yaml");
+const fn ignored(name: &'static str, kind: super::flags::Kind) -> Flag {
+    Flag {
+        name,
+        kind,
+        key: Key::Ignored,
+        default: "",
+        help: "",
+    }
+}
+const V: super::flags::Kind = super::flags::Kind::Value;
+const B: super::flags::Kind = super::flags::Kind::Bool;
+const SECRET_WRITE: [Flag; 6] = [
+    ignored("expire", V),
+    ignored("rotate", V),
+    ignored("description", V),
+    ignored("label", V),
+    ignored("owner", V),
+    ignored("file", V),
+];
+const SECRET_GET: [Flag; 6] = [
+    OUT_YAML[0],
+    OUT_YAML[1],
+    OUT_YAML[2],
+    ignored("label", V),
+    ignored("peek", B),
+    ignored("refresh", B),
+];
+const SECRET_INFO: [Flag; 4] = [OUT_YAML[0], OUT_YAML[1], OUT_YAML[2], ignored("label", V)];
+const SECRET_GRANT: [Flag; 3] = [ignored("r", V), ignored("relation", V), ignored("unit", V)];
+const SECRET_REVOKE: [Flag; 5] = [
+    ignored("r", V),
+    ignored("relation", V),
+    ignored("app", V),
+    ignored("application", V),
+    ignored("unit", V),
+];
+const SECRET_REMOVE: [Flag; 1] = [ignored("revision", V)];
+const STORAGE_GET: [Flag; 4] = [OUT_YAML[0], OUT_YAML[1], OUT_YAML[2], ignored("s", V)];
+const ADD_METRIC: [Flag; 2] = [ignored("l", V), ignored("labels", V)];
 
 /// Juju's error form for what the simulator does not model. Secret reads say `not found`, so
 /// ops maps them to `SecretNotFoundError` (§3, §4.23); `add-metric` answers as outside
 /// `collect-metrics`, which jujusim never runs.
 fn not_supported(call: &mut Call) -> Result<Vec<u8>, ToolError> {
-    if call.args.iter().any(|a| a == "-h" || a == "--help") {
-        return Err(ToolError::Help);
-    }
+    let mut out = OutputOpts::new(Format::Yaml);
+    call.parse(|key, v| output_flag(&mut out, key, &v).unwrap_or(Ok(())))?;
     let name = call.tool.name;
     let msg = match name {
         "add-metric" => "metrics not allowed in this context".to_string(),
@@ -279,6 +327,10 @@ mod tests {
         );
         let mut ctx = plain_hook();
         assert_ok(&call(&mut ctx, "juju-log", &["plain"]), "");
+        assert_ok(
+            &call(&mut ctx, "juju-log", &["-l", "unspecified", "dropped"]),
+            "",
+        );
         assert_eq!(ctx.immediate, vec![log("INFO", "plain")]);
         assert_err(&call(&mut ctx, "juju-log", &[]), 2, "no message specified");
         let out = call(&mut ctx, "juju-log", &["--format", "json", "m"]);
@@ -362,5 +414,21 @@ mod tests {
             "metrics not allowed in this context",
         );
         assert_eq!(call(&mut ctx, "resource-get", &["--help"]).code, 0);
+        // Their argv is still parsed as Juju's would be.
+        assert_err(
+            &call(&mut ctx, "secret-get", &["--bogus"]),
+            2,
+            "option provided but not defined: --bogus",
+        );
+        assert_err(
+            &call(&mut ctx, "secret-get", &["--format=xml", "id"]),
+            2,
+            "invalid value \"xml\" for option --format: unknown format \"xml\"",
+        );
+        assert_err(
+            &call(&mut ctx, "storage-get", &["-s"]),
+            2,
+            "option needs an argument: -s",
+        );
     }
 }
