@@ -187,6 +187,7 @@ def main():
             "hook_ms_median": sorted(r["wall_us"] for r in hooks)[len(hooks) // 2] / 1000.0 if hooks else None,
             "load_seconds_during_changes": round(elapsed, 1),
             "connections_per_client": CONNECTIONS,
+            "quiet_seconds": BASELINE_S,
             "without_reloads": combine([quiet]),
             "during_reloads": combine(windows),
             "reload_log_lines": reload_log.strip(),

@@ -103,6 +103,7 @@ def main():
     # ---- goals
     goals = []
     summary = []
+    cpu_goal_ratio = None
     if hooks:
         worst = None
         for n, row in hooks["results"].items():
@@ -129,6 +130,7 @@ def main():
                 "{:.0f}× at {} requests (the smallest of the three)".format(cpu_worst[1], cpu_worst[0]),
                 cpu_worst[1] >= 50,
             ))
+            cpu_goal_ratio = cpu_worst[1]
         peak = max(
             max(r["ours"]["excluding_haproxy"]["hwm_kb_max"], r["ours"]["including_haproxy"]["hwm_kb_max"])
             for r in hooks["results"].values()
@@ -275,17 +277,23 @@ def main():
         add("in windows of at most 25 s ({} s of load in all); the master counted {} reloads meanwhile.".format(
             reload_["load_seconds_during_changes"], reload_["master_reloads"]))
         add("")
-        add("| phase | client | requests | failed | socket errors (connect/read/write/timeout) | non-2xx | p50 (ms) | p99 (ms) |")
-        add("|---|---|---|---|---|---|---|---|")
+        add("| phase | client | requests | requests/s | failed | socket errors (connect/read/write/timeout) | non-2xx | p50 (ms) | p99 (ms) |")
+        add("|---|---|---|---|---|---|---|---|---|")
+        seconds = {"without_reloads": reload_.get("quiet_seconds", 15), "during_reloads": reload_["load_seconds_during_changes"]}
         for phase, key in (("without reloads", "without_reloads"), ("during {} reloads".format(reload_["changes"]), "during_reloads")):
             for client in ("keepalive", "close"):
                 c = reload_[key][client]
                 e = c["socket_errors"]
-                add("| {} | {} | {:,} | {} | {}/{}/{}/{} | {} | {} | {} |".format(
-                    phase, "keep-alive" if client == "keepalive" else "Connection: close", c["requests"], c["failed"],
+                add("| {} | {} | {:,} | {:,.0f} | {} | {}/{}/{}/{} | {} | {} | {} |".format(
+                    phase, "keep-alive" if client == "keepalive" else "Connection: close", c["requests"],
+                    c["requests"] / seconds[key], c["failed"],
                     e["connect"], e["read"], e["write"], e["timeout"], c["non2xx"], ms(c["p50_ms"]), ms(c["p99_ms"])))
         add("")
-        add("p50 is the median of the windows' p50s, p99 the worst window's p99 (wrk reports per run).")
+        add("p50 is the median of the windows' p50s, p99 the worst window's p99 (wrk reports per run);")
+        add("requests/s divides by the phase's length. During the changes the new-connection client")
+        add("(`Connection: close`) ran slower and with higher latency than without; none of its requests failed.")
+        add("The cause was not isolated: the same 2 cores also ran every hook, `jujusim`, and each reload's new")
+        add("worker beside the draining old one.")
         add("Median `jujusim config` call per change: {:.2f} s; median relation-changed hook: {} ms.".format(
             reload_["change_seconds_median"] or 0, ms(reload_["hook_ms_median"])))
         add("")
@@ -362,7 +370,9 @@ def main():
         if cpu_pairs:
             add("Measured rather than estimated, the on-CPU time of the hook process itself is {}".format("; ".join(cpu_pairs)))
             add("requests: what our process computes is cheap; the wall time goes to waiting for the processes it")
-            add("starts (every tool call, `haproxy -v`) and to the scheduler on a busy 2-core machine.")
+            add("starts (every tool call, `haproxy -v`) and to the scheduler on a busy 2-core machine. On this")
+            add("CPU measure the goal is missed by {:.0f}% ({:.1f}× of 50×).".format(max(0.0, (1 - cpu_goal_ratio / 50) * 100), cpu_goal_ratio)
+                if cpu_goal_ratio is not None and cpu_goal_ratio < 50 else "CPU measure the goal is met.")
         last = list(hooks["results"])[-1]
         on = hooks["results"][last]["ours"].get("tool_names_excluding") or {}
         bn = hooks["results"][last]["baseline"].get("tool_names_excluding") or {}
