@@ -102,6 +102,15 @@ fn files(dir: &std::path::Path) -> RuntimeFiles {
     }
 }
 
+/// Removes the configs this run wrote, even when an assertion fails half-way.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -118,6 +127,7 @@ fn main() {
     }
     let dir = std::env::temp_dir().join(format!("haproxy-lb-bench-scale-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
+    let _cleanup = RemoveOnDrop(dir.clone());
     let runtime = files(&dir);
     let mut rows = Vec::new();
     for &servers in &SIZES {
@@ -174,6 +184,5 @@ fn main() {
             text.len()
         ));
     }
-    let _ = std::fs::remove_dir_all(&dir);
     println!("{{\"rows\": [{}]}}", rows.join(", "));
 }
