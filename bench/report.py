@@ -310,7 +310,7 @@ def main():
         if hooks and "100" in hooks["results"]:
             r = hooks["results"]["100"]["ours"]["including_haproxy"]
             b = hooks["results"]["100"]["baseline"]["including_haproxy"]
-            add("| peak RSS, full reconcile with 100 requests (incl. `haproxy -c` + reload) | {} hook process; {} largest process of its tree (`haproxy -c`) |".format(
+            add("| peak RSS, full reconcile with 100 requests (incl. `haproxy -c` + reload) | {} hook process; {} largest process of its tree (a child: a hook tool, `haproxy -v` or `haproxy -c`) |".format(
                 mb(r["hwm_kb_max"]), mb(r["tree_kb_max"])))
             add("| same for the Python baseline | {} hook process; {} tree |".format(mb(b["hwm_kb_max"]), mb(b["tree_kb_max"])))
         add("")
