@@ -159,6 +159,7 @@ bench-start:
 	@mkdir -p $(BENCH_OUT)
 	@date -u '+%Y-%m-%d %H:%M UTC' > $(BENCH_OUT)/started
 	@cut -d' ' -f1-3 /proc/loadavg > $(BENCH_OUT)/loadavg
+	@git rev-parse --short HEAD > $(BENCH_OUT)/commit 2>/dev/null || echo unknown > $(BENCH_OUT)/commit
 
 bench-hooks: bench-build bench-venvs
 	python3 bench/hooks.py

@@ -41,7 +41,8 @@ def machine():
         ("Rust", sh("rustc --version")),
         ("Python", sh("python3 --version")),
         ("load average at start", (OUT / "loadavg").read_text().strip() if (OUT / "loadavg").exists() else "unknown"),
-        ("commit", sh("git -C {} rev-parse --short HEAD".format(ROOT))),
+        ("commit measured", (OUT / "commit").read_text().strip() if (OUT / "commit").exists()
+         else sh("git -C {} rev-parse --short HEAD".format(ROOT))),
     ]
 
 
