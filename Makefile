@@ -8,9 +8,10 @@ BIN         := target/$(TARGET)/release/haproxy-lb
 CHARM       := haproxy-lb.charm
 # With an explicit --target, RUSTFLAGS reach only the target code, not proc macros (askama).
 STATIC_ENV  := RUSTFLAGS='-C target-feature=+crt-static'
-APT_PACKAGES := haproxy curl socat iproute2 python3-venv zip unzip file openssl python3 util-linux swift-proxy swift-account swift-container swift-object memcached pebble strace
+APT_PACKAGES := haproxy curl socat iproute2 python3-venv zip unzip file openssl python3 util-linux swift-proxy swift-account swift-container swift-object memcached pebble strace wrk
 
-.PHONY: build check-static charm check-charm charm-lint charmcraft-project test demo bench lint deps clean venv-lb ops-venvs
+.PHONY: build check-static charm check-charm charm-lint charmcraft-project test demo bench lint deps clean venv-lb ops-venvs \
+  bench-build bench-venvs bench-start bench-hooks bench-render bench-reload bench-footprint bench-report
 
 # charmcraft, for `charm-lint` only (PyPI, in a venv this Makefile creates).
 CHARMCRAFT_VENV    := .venv-charmcraft
@@ -127,6 +128,56 @@ JUJUSIM := target/debug/jujusim
 demo: deps charm venv-lb
 	cargo build --locked -p jujusim
 	tests/demo.sh $(CHARM) $(JUJUSIM)
+
+## bench: haproxy-lb measured against a Python ops provider, render scale, reload under load,
+## footprint (issue 11); writes bench/RESULTS.md and prints a summary. Each part also runs alone
+## (bench-hooks, bench-render, bench-reload, bench-footprint; then bench-report). bench/README.md.
+BENCH_VENV := .venv-bench-baseline
+BENCH_PINS := bench/baseline-charm/requirements.txt
+BENCH_OUT  := bench/out
+bench: bench-build bench-venvs
+	@$(MAKE) --no-print-directory bench-start
+	@start=$$(date +%s); \
+	  $(MAKE) --no-print-directory bench-footprint && \
+	  $(MAKE) --no-print-directory bench-render && \
+	  $(MAKE) --no-print-directory bench-hooks && \
+	  $(MAKE) --no-print-directory bench-reload && \
+	  echo $$(( $$(date +%s) - start )) > $(BENCH_OUT)/elapsed
+	@$(MAKE) --no-print-directory bench-report
+
+## bench-build: what the bench runs (the static charm binary and .charm, a release jujusim)
+bench-build: deps charm
+	cargo build --release --locked -p jujusim
+
+## bench-venvs: .venv-lb (requirers) and .venv-bench-baseline (the Python baseline, pinned)
+bench-venvs: venv-lb $(BENCH_VENV)/.installed
+$(BENCH_VENV)/.installed: $(BENCH_PINS)
+	rm -rf $(BENCH_VENV) && python3 -m venv $(BENCH_VENV) && \
+	  $(BENCH_VENV)/bin/pip install -q --disable-pip-version-check -r $(BENCH_PINS) && touch $@
+
+bench-start:
+	@mkdir -p $(BENCH_OUT)
+	@date -u '+%Y-%m-%d %H:%M UTC' > $(BENCH_OUT)/started
+	@cut -d' ' -f1-3 /proc/loadavg > $(BENCH_OUT)/loadavg
+	@git rev-parse --short HEAD > $(BENCH_OUT)/commit 2>/dev/null || echo unknown > $(BENCH_OUT)/commit
+
+bench-hooks: bench-build bench-venvs
+	python3 bench/hooks.py
+
+bench-render: deps
+	@mkdir -p $(BENCH_OUT)
+	$(STATIC_ENV) cargo build --release --locked --target $(TARGET) --bin bench-scale
+	target/$(TARGET)/release/bench-scale > $(BENCH_OUT)/scale.json.tmp
+	mv $(BENCH_OUT)/scale.json.tmp $(BENCH_OUT)/scale.json
+
+bench-reload: bench-build
+	python3 bench/reload.py
+
+bench-footprint: bench-build
+	python3 bench/footprint.py
+
+bench-report:
+	python3 bench/report.py
 
 clean:
 	cargo clean
