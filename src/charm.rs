@@ -60,7 +60,13 @@ pub fn run_hook_with(
         info!(hook, "nothing to do while the unit is going away");
         return Ok(());
     }
-    if !ensure_installed(tools, installer)? {
+    // `haproxy -v` and `application-version-set` matter only where the package may have
+    // appeared or changed: install, upgrade-charm, the periodic update-status (an operator's
+    // `apt upgrade`), or a binary gone missing. Elsewhere they cost two processes per hook for
+    // nothing (bench/RESULTS.md: 7.5 ms of a 40 ms hook).
+    let check_package = matches!(hook, "install" | "upgrade-charm" | "update-status")
+        || !installer.haproxy.exists();
+    if check_package && !ensure_installed(tools, installer)? {
         return Ok(());
     }
     reconcile::reconcile(ctx, tools, settings)?;

@@ -247,3 +247,42 @@ fn a_malformed_environment_exits_1_naming_the_variable() {
     );
     assert!(recorder.calls().is_empty());
 }
+
+#[test]
+fn only_package_hooks_report_the_haproxy_version() {
+    require_haproxy();
+    let charm = tempfile::tempdir().unwrap();
+    for (hook, reports) in [
+        ("install", true),
+        ("upgrade-charm", true),
+        ("update-status", true),
+        ("config-changed", false),
+        ("reverseproxy-relation-changed", false),
+    ] {
+        let recorder = Recorder::new();
+        answer_like_an_empty_model(&recorder);
+        let mut env = juju_env(&recorder, charm.path());
+        env.insert("JUJU_DISPATCH_PATH".into(), format!("hooks/{hook}"));
+        env.insert("JUJU_HOOK_NAME".into(), hook.into());
+        if hook.contains("relation") {
+            env.insert("JUJU_RELATION".into(), "reverseproxy".into());
+            env.insert("JUJU_RELATION_ID".into(), "reverseproxy:1".into());
+            env.insert("JUJU_REMOTE_APP".into(), "web".into());
+            env.insert("JUJU_REMOTE_UNIT".into(), "web/0".into());
+        }
+        let out = run(Path::new(BIN), &[], &env, charm.path());
+        assert!(out.status.success(), "{hook}: {}", text(&out.stderr));
+        let lines = recorder.lines();
+        assert_eq!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("application-version-set")),
+            reports,
+            "{hook}: {lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("status-set")),
+            "{hook} still reconciles: {lines:?}"
+        );
+    }
+}
