@@ -22,9 +22,9 @@ use crate::plan::{
 use serde_json::{Map, Value};
 use std::fmt;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::IpAddr;
-use std::os::unix::fs::OpenOptionsExt;
+
 use std::path::Path;
 
 /// The options this module owns, in `config.yaml` order.
@@ -612,28 +612,11 @@ pub fn sha512_crypt(password: &str, salt: &str) -> Option<CryptHash> {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let err = |action| {
-        move |source| StateError::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
-    };
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(err("creating the directory of"))?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(err("writing"))?;
-    file.write_all(bytes).map_err(err("writing"))?;
-    file.sync_all().map_err(err("syncing"))?;
-    fs::rename(&tmp, path).map_err(err("renaming onto"))
+    crate::private_file::write(path, bytes, 0o600).map_err(|e| StateError::Io {
+        action: e.action,
+        path: e.path,
+        source: e.source,
+    })
 }
 
 #[cfg(test)]

@@ -17,5 +17,6 @@ pub mod juju;
 pub mod lock;
 pub mod logging;
 pub mod plan;
+pub mod private_file;
 pub mod reconcile;
 pub mod render;

@@ -11,8 +11,8 @@ use crate::plan::CryptHash;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::io::Read;
+
 use std::path::{Path, PathBuf};
 
 /// Where a certificate on disk came from.
@@ -138,34 +138,13 @@ fn random_salt() -> Result<String, StateError> {
         .collect())
 }
 
-/// Write `bytes` to `path` with mode 0600 (parent 0700) through a temp file, fsync, rename.
+/// Write `bytes` to `path` with mode 0600 (parent 0700), atomically (`crate::private_file`).
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let err = |action| {
-        move |source| StateError::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
-    };
-    if let Some(dir) = path.parent() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(err("create the directory of"))?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let _ = fs::remove_file(&tmp);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(err("write"))?;
-    file.write_all(bytes).map_err(err("write"))?;
-    file.sync_all().map_err(err("sync"))?;
-    fs::rename(&tmp, path).map_err(err("rename onto"))
+    crate::private_file::write(path, bytes, 0o600).map_err(|e| StateError::Io {
+        action: e.action,
+        path: e.path,
+        source: e.source,
+    })
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// One file to have on disk.
@@ -57,25 +57,10 @@ pub fn write(file: &WantedFile) -> Result<(), FileError> {
     if same_bytes && same_mode {
         return Ok(());
     }
-    let temp = path.with_extension("tmp-haproxy-lb");
-    let _ = fs::remove_file(&temp);
-    let mut out = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(file.mode)
-        .open(&temp)
-        .map_err(err(&temp))?;
-    out.write_all(file.contents).map_err(err(&temp))?;
-    out.sync_all().map_err(err(&temp))?;
-    fs::rename(&temp, path).map_err(err(path))?;
-    // The rename is durable only once the directory entry is on disk: a power cut must not
-    // leave haproxy.cfg naming a certificate that vanished (`spec/haproxy.md` §2 step 3).
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(err(dir))?;
-    }
-    Ok(())
+    crate::private_file::write(path, file.contents, file.mode).map_err(|e| FileError {
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// Delete every regular file directly in `dir` that is not in `keep`. Returns what went.
