@@ -10,6 +10,7 @@ pub mod acme;
 pub mod actions;
 pub mod charm;
 pub mod charm_config;
+pub mod der;
 pub mod haproxy;
 pub mod install;
 pub mod interfaces;

@@ -15,27 +15,7 @@ pub fn validity(pem: &[u8]) -> Option<(UnixTime, UnixTime)> {
     validity_der(der.as_ref())
 }
 
-/// One DER element: (tag, content, rest).
-fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |l, b| (l << 8) | usize::from(*b));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
-}
+use crate::der::tlv as element;
 
 fn validity_der(der: &[u8]) -> Option<(UnixTime, UnixTime)> {
     const SEQUENCE: u8 = 0x30;
