@@ -290,7 +290,12 @@ proptest! {
     /// byte-identical to a run without it.
     #[test]
     fn an_invalid_requester_never_changes_the_others_config(
-        rp in prop::option::of((prop_oneof![Just("port"), Just("service_name")], any_text())),
+        // Bags never hold an empty value: Juju deletes the key (juju-hook-tools.md §6.1), and
+        // a unit without `port` is waited for, not rejected (http.md §3 step 4).
+        rp in prop::option::of((
+            prop_oneof![Just("port"), Just("service_name")],
+            any_text().prop_filter("a bag value is never empty", |v| !v.is_empty()),
+        )),
         lb in (prop_oneof![Just("protocol"), Just("port_mapping"), Just("backends"), Just("health_checks"), Just("algorithm")], any_json()),
     ) {
         let (_dir, files, state) = dirs();
