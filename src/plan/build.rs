@@ -165,10 +165,22 @@ mod tests {
     }
 
     fn inputs() -> PlanInputs {
+        inputs_with_stats(None)
+    }
+
+    fn inputs_with_stats(stats_port: Option<u16>) -> PlanInputs {
         PlanInputs {
             global: GlobalSettings::default(),
             userlists: vec![],
-            stats: None,
+            stats: stats_port.map(|p| StatsListener {
+                bind: Bind {
+                    host: None,
+                    port: Port::new(p).unwrap(),
+                },
+                userlist: ProxyName::new("ul_stats").unwrap(),
+                allowed: vec![],
+                refresh_s: None,
+            }),
         }
     }
 
@@ -222,104 +234,40 @@ mod tests {
     }
 
     #[test]
-    fn output_is_sorted_whatever_the_request_order() {
-        let a = request("a", "web/0", 81, "be-a", 1);
-        let b = request("b", "web/1", 82, "be-b", 1);
-        let (one, _) = build(inputs(), vec![a.clone(), b.clone()]);
-        let (two, _) = build(inputs(), vec![b, a]);
-        assert_eq!(one.frontends, two.frontends);
-        assert_eq!(one.backends, two.backends);
-    }
-}
-
-/// The engine's own checks: the stats listener's reservations and byte-stable output.
-#[cfg(test)]
-mod engine_tests {
-    use super::*;
-
-    fn name(text: &str) -> ProxyName {
-        ProxyName::new(text).unwrap()
-    }
-
-    fn request(id: &str, port: u16, servers: usize) -> ServiceRequest {
-        let backend = Backend {
-            name: name(&format!("be_{id}")),
-            mode: Mode::Http,
-            balance: None,
-            stickiness: None,
-            health_check: None,
-            directives: vec![],
-            errorfiles: vec![],
-            servers: (0..servers)
-                .map(|i| Server {
-                    name: ServerName::new(&format!("{id}-{i}")).unwrap(),
-                    host: Host::Ip([127, 0, 2, 1].into()),
-                    port: Port::new(8000).unwrap(),
-                    weight: None,
-                    check: true,
-                    options: vec![],
-                })
-                .collect(),
-        };
-        ServiceRequest {
-            origin: Origin::Config,
-            source: Source::Config {
-                option: "services".into(),
-            },
-            service: id.into(),
-            frontends: vec![Frontend {
-                name: name(&format!("fe_{id}")),
-                bind: Bind {
-                    host: None,
-                    port: Port::new(port).unwrap(),
-                },
-                mode: Mode::Http,
-                tls: None,
-                directives: vec![],
-                routes: vec![],
-                default_backend: Some(backend.name.clone()),
-            }],
-            backends: vec![backend],
-        }
-    }
-
-    fn inputs(stats_port: Option<u16>) -> PlanInputs {
-        PlanInputs {
-            global: GlobalSettings::default(),
-            userlists: vec![],
-            stats: stats_port.map(|p| StatsListener {
-                bind: Bind {
-                    host: None,
-                    port: Port::new(p).unwrap(),
-                },
-                userlist: name("ul_stats"),
-                allowed: vec![],
-                refresh_s: None,
-            }),
-        }
-    }
-
-    #[test]
-    fn output_is_sorted_and_identical_for_identical_input() {
-        let requests = || vec![request("zeta", 81, 1), request("alpha", 80, 2)];
-        let (a, rejections) = build(inputs(None), requests());
-        assert!(rejections.is_empty());
-        let names: Vec<&str> = a.frontends.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, vec!["fe_alpha", "fe_zeta"]);
-        let (b, _) = build(inputs(None), requests());
-        assert_eq!(a, b);
+    fn output_is_sorted_and_identical_for_identical_input_whatever_the_order() {
+        let zeta = request("zeta", "web/0", 81, "be-zeta", 1);
+        let alpha = request("alpha", "web/1", 80, "be-alpha", 2);
+        let (one, rejections) = build(inputs(), vec![zeta.clone(), alpha.clone()]);
+        assert!(rejections.is_empty(), "{rejections:?}");
+        let names: Vec<&str> = one.frontends.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["fe-alpha", "fe-zeta"]);
+        let (again, _) = build(inputs(), vec![zeta.clone(), alpha.clone()]);
+        assert_eq!(one, again);
+        let (reordered, _) = build(inputs(), vec![alpha, zeta]);
+        assert_eq!(one.frontends, reordered.frontends);
+        assert_eq!(one.backends, reordered.backends);
     }
 
     #[test]
     fn the_stats_port_and_frontend_name_are_reserved() {
-        let mut clash = request("x", 90, 1);
+        let mut clash = request("x", "web/1", 90, "be-x", 1);
         clash.frontends[0].name = StatsListener::frontend_name();
         let (plan, rejections) = build(
-            inputs(Some(10000)),
-            vec![request("a", 10000, 1), clash, request("ok", 91, 1)],
+            inputs_with_stats(Some(10000)),
+            vec![
+                request("a", "web/0", 10000, "be-a", 1),
+                clash,
+                request("ok", "web/2", 91, "be-ok", 1),
+            ],
         );
         assert_eq!(rejections.len(), 2, "{rejections:?}");
+        assert!(
+            rejections[0]
+                .to_string()
+                .ends_with("port 10000 is already used by the stats listener"),
+            "{rejections:?}"
+        );
         assert_eq!(plan.frontends.len(), 1);
-        assert_eq!(plan.frontends[0].name.as_str(), "fe_ok");
+        assert_eq!(plan.frontends[0].name.as_str(), "fe-ok");
     }
 }
