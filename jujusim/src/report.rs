@@ -7,22 +7,9 @@ use crate::engine::{Sim, SimError};
 use crate::model::{Task, Unit};
 use serde_json::{json, Map, Value};
 
+/// `80/tcp`, `8000-8999/udp`, `icmp`: the one formatting the hook tools use too.
 pub fn port_str(p: &PortRange) -> String {
-    match p {
-        PortRange::Icmp => "icmp".into(),
-        PortRange::Tcp { from, to } | PortRange::Udp { from, to } => {
-            let proto = if matches!(p, PortRange::Tcp { .. }) {
-                "tcp"
-            } else {
-                "udp"
-            };
-            if from == to {
-                format!("{from}/{proto}")
-            } else {
-                format!("{from}-{to}/{proto}")
-            }
-        }
-    }
+    crate::tools::format_port_range(p)
 }
 
 fn render(value: &Value, format: &str) -> Result<String, SimError> {
