@@ -12,7 +12,7 @@
 //!   results (`action-set`) either.
 //!
 //! (Certificates are self-signed here: an ACME account key is made only when an ACME server is
-//! reached, which `tests/ssl_termination_pebble.rs` covers.)
+//! reached, which `tests/ssl_termination_pebble_through_jujusim.rs` covers.)
 
 mod machine;
 mod support;

@@ -1,13 +1,14 @@
 //! The ssl-termination interface end to end through jujusim (issue 8): haproxy-lb, two web
 //! units as upstreams and the `ssl-requirer` test charm (a subordinate speaking the spec's wire
-//! format) related on `ssl-termination`. Certificates are self-signed here (the units live in
-//! the model's namespaces, which Pebble on 127.0.5.x cannot reach); issuance by Pebble is proven
-//! against real HAProxy in `ssl_termination_pebble.rs`.
+//! format) related on `ssl-termination`. Certificates are self-signed here
+//! (`certificate_source=self-signed`, with withdrawal); issuance by Pebble through the same hook
+//! path is proven in `ssl_termination_pebble_through_jujusim.rs`.
 
 mod sim;
+mod ssl_requirer;
 
-use serde_json::Value;
 use sim::{test_charm, wait_for, Model};
+use ssl_requirer::{add_site, our_bag, requirer_status};
 use std::process::Command;
 use std::time::Duration;
 
@@ -52,23 +53,6 @@ fn served_subject(addr: &str, fqdn: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// (workload status, message) of a subordinate unit of `haproxy-lb/0`.
-fn sub_workload(m: &Model, unit: &str) -> (String, String) {
-    let status = m.status();
-    let w = &status["applications"]["haproxy-lb"]["units"]["haproxy-lb/0"]["subordinates"][unit]
-        ["workload-status"];
-    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
-    (text(&w["current"]), text(&w["message"]))
-}
-
-/// Our `status`/`status-detail` as the requirer unit sees them.
-fn our_bag(m: &Model, requirer_unit: &str) -> (Value, Value) {
-    let unit = m.show_unit(requirer_unit);
-    let data = &unit[requirer_unit]["relation-info"][0]["related-units"]["haproxy-lb/0"]["data"];
-    let parse = |key: &str| serde_json::from_str(data[key].as_str().unwrap_or("null")).unwrap();
-    (parse("status"), parse("status-detail"))
-}
-
 #[test]
 fn two_requirers_served_with_their_own_certificates_and_users_a_bad_one_rejected_alone() {
     let m = Model::new("ssl_termination_requirers");
@@ -85,17 +69,7 @@ fn two_requirers_served_with_their_own_certificates_and_users_a_bad_one_rejected
     m.deploy(&test_charm("web"), "web", 2, &[]);
     let web0 = m.address("web/0");
     let web1 = m.address("web/1");
-    let site = |app: &str, config: &[String]| {
-        m.deploy(&test_charm("ssl-requirer"), app, 1, &[]);
-        m.run(&[
-            "relate",
-            "haproxy-lb:ssl-termination",
-            &format!("{app}:ssl-termination"),
-        ]);
-        let mut args = vec!["config", app];
-        args.extend(config.iter().map(String::as_str));
-        m.run(&args);
-    };
+    let site = |app: &str, config: &[String]| add_site(&m, app, config);
     site(
         "site-a",
         &[
@@ -123,25 +97,26 @@ fn two_requirers_served_with_their_own_certificates_and_users_a_bad_one_rejected
 
     // The requirers see their names in `status` and go Ready; the bad one is told why.
     let ready = wait_for(Duration::from_secs(30), || {
-        (sub_workload(&m, "site-a/0").1 == "Ready" && sub_workload(&m, "site-b/0").1 == "Ready")
+        (requirer_status(&m, "site-a/0").1 == "Ready"
+            && requirer_status(&m, "site-b/0").1 == "Ready")
             .then_some(())
     });
     assert!(
         ready.is_some(),
         "site-a {:?}, site-b {:?}, haproxy-lb {:?}\n{}",
-        sub_workload(&m, "site-a/0"),
-        sub_workload(&m, "site-b/0"),
+        requirer_status(&m, "site-a/0"),
+        requirer_status(&m, "site-b/0"),
         m.workload("haproxy-lb/0"),
         m.debug_log_tail(40)
     );
     let bad = wait_for(Duration::from_secs(15), || {
-        let (_, message) = sub_workload(&m, "site-bad/0");
+        let (_, message) = requirer_status(&m, "site-bad/0");
         message.starts_with("rejected").then_some(message)
     });
     assert!(
         bad.as_deref().is_some_and(|m| m.contains("wildcard")),
         "{:?}",
-        sub_workload(&m, "site-bad/0")
+        requirer_status(&m, "site-bad/0")
     );
     // Our unit status words the sites as spec §4.6 does: one of three not ready, named.
     let (kind, lb_status) = m.workload("haproxy-lb/0");

@@ -185,6 +185,26 @@ impl Model {
             .expect("show-unit json")
     }
 
+    /// (workload status, message) of `unit`, a subordinate of `principal`.
+    pub fn subordinate_workload(&self, principal: &str, unit: &str) -> (String, String) {
+        let w = &self.unit_json(principal)["subordinates"][unit]["workload-status"];
+        let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+        (text(&w["current"]), text(&w["message"]))
+    }
+
+    /// The bag `remote` wrote on `unit`'s relation `endpoint`, as `unit` sees it (`show-unit`):
+    /// key → value, `Null` when the relation or the unit is not there.
+    pub fn related_bag(&self, unit: &str, endpoint: &str, remote: &str) -> Value {
+        let shown = self.show_unit(unit);
+        shown[unit]["relation-info"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["endpoint"] == endpoint)
+            .map(|r| r["related-units"][remote]["data"].clone())
+            .unwrap_or(Value::Null)
+    }
+
     /// Run a shell command inside a unit's machine.
     pub fn exec(&self, unit: &str, cmd: &str) -> Output {
         self.try_run(&["exec", unit, "--", cmd])
