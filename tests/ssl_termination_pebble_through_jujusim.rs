@@ -64,6 +64,7 @@ S((host, port), H).serve_forever()
 "#;
 
 fn echo_upstream(host: IpAddr) -> Guard {
+    pebble::assert_free(&format!("{host}:{ECHO_PORT}"));
     let child = Command::new("python3")
         .args([
             "-c",
@@ -199,13 +200,15 @@ fn modes(m: &Model, paths: &str) -> Vec<String> {
         .collect()
 }
 
-/// A bounded client loop (≤ 3000 requests, ≤ 120 s, until `stop`): verified HTTPS GETs with
-/// the right credentials; returns (successes, failures with their answers).
+/// A bounded client loop (≤ 3000 requests, ≤ 120 s, until `stop`): verified HTTPS GETs to
+/// `fqdn` with `user`, each expected to answer `expected`; returns (successes, failures).
 fn client_loop(
-    lb: String,
-    root: std::path::PathBuf,
+    lb: &str,
+    root: &Path,
+    (fqdn, user, expected): (&'static str, &'static str, &'static str),
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<(usize, Vec<String>)> {
+    let (lb, root) = (lb.to_owned(), root.to_owned());
     std::thread::spawn(move || {
         let deadline = Instant::now() + Duration::from_secs(120);
         let (mut ok, mut failed) = (0, Vec::new());
@@ -213,9 +216,9 @@ fn client_loop(
             if stop.load(Ordering::Relaxed) || Instant::now() > deadline {
                 break;
             }
-            match https(&lb, BETA, &root, &["-u", BOB], "/") {
-                (200, body) if body == "web/1" => ok += 1,
-                (code, body) => failed.push(format!("{code} {body}")),
+            match https(&lb, fqdn, &root, &["-u", user], "/") {
+                (200, body) if body == expected => ok += 1,
+                (code, body) => failed.push(format!("{fqdn}: {code} {body}")),
             }
         }
         (ok, failed)
@@ -647,14 +650,24 @@ fn pebble_issues_through_the_hooks_sites_served_by_sni_with_auth_failures_alone_
     std::thread::sleep(Duration::from_secs(wait));
     let not_after_before = our_bag(&m, "site-b/0").1["site-b/0"]["not-after"].clone();
     let serial_before = served_cert(&lb, BETA, "-serial");
+    let alpha_serial_before = served_cert(&lb, ALPHA[1], "-serial");
     let cfg_before = m.haproxy_cfg("haproxy-lb/0");
     let stop = Arc::new(AtomicBool::new(false));
-    let load = client_loop(lb.clone(), root.clone(), stop.clone());
+    // Two clients, on two renewed sites.
+    let loads = [
+        client_loop(&lb, &root, (BETA, BOB, "web/1"), stop.clone()),
+        client_loop(&lb, &root, (ALPHA[1], ALICE, "web/0"), stop.clone()),
+    ];
     std::thread::sleep(Duration::from_millis(500));
     m.run(&["fire", "haproxy-lb/0", "update-status"]);
     std::thread::sleep(Duration::from_millis(1000));
     stop.store(true, Ordering::Relaxed);
-    let (ok, failed) = load.join().unwrap();
+    let (mut ok, mut failed) = (0, Vec::new());
+    for load in loads {
+        let (o, f) = load.join().unwrap();
+        ok += o;
+        failed.extend(f);
+    }
     println!(
         "renewal under load: {ok} requests answered, {} failed",
         failed.len()
@@ -671,6 +684,12 @@ fn pebble_issues_through_the_hooks_sites_served_by_sni_with_auth_failures_alone_
     assert_ne!(
         detail["site-b/0"]["not-after"], not_after_before,
         "not renewed"
+    );
+    // alpha was issued before beta: due too, renewed in the same hook.
+    assert_ne!(
+        served_cert(&lb, ALPHA[1], "-serial"),
+        alpha_serial_before,
+        "alpha not renewed"
     );
     for unit in ["site-a/0", "site-b/0", "site-echo/0"] {
         assert_eq!(our_bag(&m, unit).1[unit]["state"], "ready", "{unit}");

@@ -41,6 +41,31 @@ pub fn wait_port(addr: &str) {
     }
 }
 
+/// Wait (at most 15 s) until `child` listens on `addr`; fail with its log if it exits first.
+fn wait_listening(child: &mut Guard, addr: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(addr).is_err() {
+        let exited = child.0.try_wait().unwrap();
+        assert!(
+            exited.is_none() && Instant::now() < deadline,
+            "{addr} never listened ({exited:?}); {}:\n{}",
+            log.display(),
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Nothing may listen on `addr` yet: a leftover Pebble (from a killed run on a reused model
+/// subnet) would answer in place of ours with another CA.
+pub fn assert_free(addr: &str) {
+    assert!(
+        std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1))
+            .is_err(),
+        "something already listens on {addr}: a leftover pebble? (ss -ltnp)"
+    );
+}
+
 /// How to run Pebble.
 #[derive(Debug, Clone)]
 pub struct PebbleConfig {
@@ -102,6 +127,9 @@ impl Pebble {
         }
         std::fs::create_dir_all(dir).unwrap();
         let host = config.listen;
+        for port in [API_PORT, MANAGEMENT_PORT, DNS_MANAGEMENT_PORT] {
+            assert_free(&format!("{host}:{port}"));
+        }
         let ca_key = rcgen::KeyPair::generate().unwrap();
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -130,8 +158,9 @@ impl Pebble {
             "certificateValidityPeriod": config.validity_s,
         }});
         write(&dir.join("pebble.json"), pebble_config.to_string());
-        let (out, err) = log_file(&dir.join("dns.log"));
-        let dns = Guard(
+        let dns_log = dir.join("dns.log");
+        let (out, err) = log_file(&dns_log);
+        let mut dns = Guard(
             Command::new("pebble-challtestsrv")
                 .args(["-defaultIPv4", &config.default_answer.to_string()])
                 .args(["-defaultIPv6", ""])
@@ -144,9 +173,10 @@ impl Pebble {
                 .spawn()
                 .expect("pebble-challtestsrv"),
         );
-        wait_port(&format!("{host}:{DNS_MANAGEMENT_PORT}"));
-        let (out, err) = log_file(&dir.join("pebble.log"));
-        let pebble = Guard(
+        wait_listening(&mut dns, &format!("{host}:{DNS_MANAGEMENT_PORT}"), &dns_log);
+        let pebble_log = dir.join("pebble.log");
+        let (out, err) = log_file(&pebble_log);
+        let mut pebble = Guard(
             Command::new("pebble")
                 .arg("-config")
                 .arg(dir.join("pebble.json"))
@@ -160,8 +190,12 @@ impl Pebble {
                 .spawn()
                 .expect("pebble"),
         );
-        wait_port(&format!("{host}:{API_PORT}"));
-        wait_port(&format!("{host}:{MANAGEMENT_PORT}"));
+        wait_listening(&mut pebble, &format!("{host}:{API_PORT}"), &pebble_log);
+        wait_listening(
+            &mut pebble,
+            &format!("{host}:{MANAGEMENT_PORT}"),
+            &pebble_log,
+        );
         Pebble {
             _pebble: pebble,
             _dns: dns,
