@@ -190,6 +190,17 @@ fn acme_attempts(m: &Model, site: &str) -> usize {
         .count()
 }
 
+/// The lines of `userlist sslterm-users-<primary>` in `cfg`, trimmed.
+fn userlist<'a>(cfg: &'a str, primary: &str) -> Vec<&'a str> {
+    let header = format!("userlist sslterm-users-{primary}");
+    cfg.lines()
+        .skip_while(|l| l.trim() != header)
+        .skip(1)
+        .take_while(|l| l.starts_with(char::is_whitespace) && !l.trim().is_empty())
+        .map(str::trim)
+        .collect()
+}
+
 /// `stat -c '%a %U %n'` of `paths` inside our machine, one line each.
 fn modes(m: &Model, paths: &str) -> Vec<String> {
     let out = m.exec("haproxy-lb/0", &format!("stat -c '%a %U %n' {paths}"));
@@ -478,8 +489,17 @@ fn pebble_issues_through_the_hooks_sites_served_by_sni_with_auth_failures_alone_
     ] {
         assert!(!cfg.contains(secret), "{secret} in haproxy.cfg");
     }
-    for user in ["alice", "bob", "carol"] {
-        assert!(cfg.contains(&format!("user {user} password $6$")), "{cfg}");
+    // Each site's userlist holds its own user only, as a SHA-512 crypt hash.
+    for (primary, user) in [(ALPHA[0], "alice"), (BETA, "bob"), (ECHO, "carol")] {
+        let users: Vec<&str> = userlist(&cfg, primary)
+            .into_iter()
+            .filter_map(|l| l.strip_prefix("user "))
+            .collect();
+        assert_eq!(users.len(), 1, "{primary}: {users:?}\n{cfg}");
+        assert!(
+            users[0].starts_with(&format!("{user} password $6$")),
+            "{primary}: {users:?}"
+        );
     }
     let state = m.exec(
         "haproxy-lb/0",
