@@ -97,6 +97,7 @@ pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, Ssl
         challenge_map: file_path(&challenge_map(settings))?,
         default_cert: file_path(&paths.default_cert())?,
         bind_host: None,
+        peers: wire::relay_peers(&model.relations),
     };
     let wanted: Vec<Wanted> = parsed
         .sites
