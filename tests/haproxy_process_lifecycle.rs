@@ -341,3 +341,114 @@ fn a_weight_only_change_goes_through_the_runtime_api_without_a_reload() {
         ("9".into(), "3".into())
     );
 }
+
+/// One keep-alive client: `count` requests on one connection with idle pauses between them,
+/// reconnecting only when the answer ends the connection (what a correct client does; no
+/// retries). Returns the failures.
+fn keep_alive_client(addr: SocketAddr, count: usize, pause: Duration) -> Vec<String> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let connect = || -> std::io::Result<BufReader<std::net::TcpStream>> {
+        let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        Ok(BufReader::new(stream))
+    };
+    let exchange = |conn: &mut BufReader<std::net::TcpStream>| -> Result<bool, String> {
+        conn.get_mut()
+            .write_all(b"GET / HTTP/1.1\r\nHost: lb\r\n\r\n")
+            .map_err(|e| format!("write: {e}"))?;
+        let (mut status, mut length) = (String::new(), 0usize);
+        let (mut close, mut keep_alive) = (false, false);
+        loop {
+            let mut line = String::new();
+            let n = conn
+                .read_line(&mut line)
+                .map_err(|e| format!("read: {e}"))?;
+            if n == 0 {
+                return Err("connection closed before a response".into());
+            }
+            let line = line.trim_end().to_ascii_lowercase();
+            if line.is_empty() {
+                break;
+            }
+            if status.is_empty() {
+                status = line;
+            } else if let Some(v) = line.strip_prefix("content-length:") {
+                length = v.trim().parse().map_err(|_| format!("length {v}"))?;
+            } else if line == "connection: close" {
+                close = true;
+            } else if line == "connection: keep-alive" {
+                keep_alive = true;
+            }
+        }
+        let mut body = vec![0; length];
+        conn.read_exact(&mut body)
+            .map_err(|e| format!("body: {e}"))?;
+        if !(status.starts_with("http/1.") && status.contains(" 200")) {
+            return Err(status);
+        }
+        // An HTTP/1.0 answer (the backend's version, kept by HAProxy) closes unless it says
+        // keep-alive.
+        Ok(close || (status.starts_with("http/1.0") && !keep_alive))
+    };
+    let mut failures = Vec::new();
+    let mut conn = None;
+    for _ in 0..count {
+        if conn.is_none() {
+            conn = match connect() {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    failures.push(format!("connect: {e}"));
+                    None
+                }
+            };
+        }
+        if let Some(c) = conn.as_mut() {
+            match exchange(c) {
+                Ok(false) => {}
+                Ok(true) => conn = None,
+                Err(e) => {
+                    failures.push(e);
+                    conn = None;
+                }
+            }
+        }
+        std::thread::sleep(pause);
+    }
+    failures
+}
+
+/// haproxy.md §3: a reload makes the old worker close idle keep-alive connections, and a
+/// client that sends its next request on one sees it fail. `option idle-close-on-response`
+/// makes the old worker answer that request with `Connection: close` instead.
+#[test]
+fn keep_alive_clients_lose_no_request_across_reloads() {
+    let _b = PyBackend::start("ka", ip(94), 22901);
+    let haproxy = Haproxy::new();
+    apply(&haproxy.service, &one_service(93, 94, 22900)).unwrap();
+    let front = SocketAddr::new(ip(93), 22900);
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            std::thread::spawn(move || keep_alive_client(front, 150, Duration::from_millis(20)))
+        })
+        .collect();
+    let before = haproxy.reloads();
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(matches!(
+            haproxy.service.reload().unwrap(),
+            ReloadOutcome::Reloaded { .. }
+        ));
+    }
+    let failures: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert_eq!(haproxy.reloads() - before, 10);
+    assert!(
+        failures.is_empty(),
+        "{} of 900 requests failed: {:?}\n{}",
+        failures.len(),
+        &failures[..failures.len().min(5)],
+        haproxy.log()
+    );
+}

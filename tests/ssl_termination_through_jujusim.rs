@@ -41,6 +41,20 @@ fn curl(addr: &str, fqdn: &str, user: Option<&str>) -> (u16, String) {
     (code.trim().parse().unwrap_or(0), body.trim().to_owned())
 }
 
+/// (status, lower-cased response headers) of an authenticated GET over TLS.
+fn curl_headers(addr: &str, fqdn: &str, user: &str) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-sk", "-o", "/dev/null", "-D", "-", "-w", "%{http_code}"])
+        .args(["--max-time", "5", "-u", user, "--resolve"])
+        .arg(format!("{fqdn}:{HTTPS}:{addr}"))
+        .arg(format!("https://{fqdn}:{HTTPS}/"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    let (headers, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), headers.to_owned())
+}
+
 /// The subject CN of the certificate served for SNI `fqdn`.
 fn served_subject(addr: &str, fqdn: &str) -> String {
     let out = Command::new("sh")
@@ -166,6 +180,49 @@ fn two_requirers_served_with_their_own_certificates_and_users_a_bad_one_rejected
     for line in modes.lines() {
         assert!(line.starts_with("600 "), "{modes}");
     }
+
+    // One site's certificate file goes bad on disk: the next candidate fails `haproxy -c`, so
+    // only that site is dropped and reported (§4.1, checklist 15) while the other is served
+    // with the new config; the next hook makes a new certificate and serves the site again.
+    let broken = m.exec(
+        "haproxy-lb/0",
+        "printf -- '-----BEGIN CERTIFICATE-----\\nbroken\\n-----END CERTIFICATE-----\\n' > /etc/haproxy/haproxy-lb/certs/b.example.com.pem",
+    );
+    assert!(broken.status.success(), "{broken:?}");
+    m.run(&["config", "haproxy-lb", "hsts_max_age=600"]);
+    assert_eq!(
+        curl_headers(&lb, "a.example.com", "alice:alpha-Secret").0,
+        200
+    );
+    assert!(
+        curl_headers(&lb, "a.example.com", "alice:alpha-Secret")
+            .1
+            .contains("strict-transport-security: max-age=600"),
+        "the new config is served"
+    );
+    assert_eq!(curl(&lb, "b.example.com", Some("bob:beta-pass")).0, 421);
+    let (_, detail) = our_bag(&m, "site-b/0");
+    assert_eq!(detail["site-b/0"]["state"], "failed", "{detail}");
+    let message = detail["site-b/0"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.starts_with("configuration rejected by haproxy -c: ")
+            && message.contains("b.example.com.pem"),
+        "{message}"
+    );
+    let (kind, lb_status) = m.workload("haproxy-lb/0");
+    assert_eq!(kind, "blocked", "{lb_status}");
+    assert!(
+        lb_status.ends_with("2 of 3 sites not ready: b.example.com failed"),
+        "{lb_status}"
+    );
+    m.run(&["fire", "haproxy-lb/0", "update-status"]);
+    assert_eq!(
+        curl(&lb, "b.example.com", Some("bob:beta-pass")),
+        (200, "web/1".into())
+    );
+    let (status, detail) = our_bag(&m, "site-b/0");
+    assert_eq!(status, serde_json::json!(["b.example.com"]));
+    assert_eq!(detail["site-b/0"]["state"], "ready", "{detail}");
 
     // Withdrawal: site-b sends {} and loses its site in that hook.
     m.run(&["config", "site-b", "fqdns="]);

@@ -23,41 +23,20 @@ pub struct Model {
     pub public_address: String,
 }
 
+/// The peer endpoint: read only while an ssl-termination relation exists (the peers relay
+/// ACME HTTP-01 requests to each other), so other hooks pay no tool calls for it.
+pub const PEERS: &str = "peers";
+
 pub fn gather(ctx: &Context, tools: &HookTools) -> Result<Model, ToolError> {
     let config: Map<String, Value> = tools.config_get_all()?;
     let leader = tools.is_leader()?;
     let public_address = tools.unit_get(UnitAddress::Public)?;
     let mut relations = Vec::new();
     for endpoint in ENDPOINTS {
-        for relation in tools.relation_ids(endpoint)? {
-            let remote_app = tools.relation_remote_app(&relation)?;
-            let mut units = Vec::new();
-            for unit in tools.relation_list(&relation)? {
-                let bag = tools.relation_get_unit(&relation, &unit)?;
-                units.push(RemoteUnit {
-                    name: unit.to_string(),
-                    bag,
-                });
-            }
-            sort_units(&mut units);
-            let remote_app_bag = tools.relation_get_app(&relation, &remote_app)?;
-            let local_unit_bag = tools.relation_get_unit(&relation, &ctx.unit)?;
-            let local_app_bag = match &leader {
-                Some(_) => Some(tools.relation_get_app(&relation, ctx.app())?),
-                None => None,
-            };
-            let ingress_address = tools.network_get_ingress_address(endpoint, Some(&relation))?;
-            relations.push(RelationSnapshot {
-                id: relation.id(),
-                endpoint: relation.endpoint().to_owned(),
-                remote_app: remote_app.to_string(),
-                remote_app_bag,
-                units,
-                local_unit_bag,
-                local_app_bag,
-                ingress_address,
-            });
-        }
+        relations.extend(snapshots(ctx, tools, endpoint, &leader)?);
+    }
+    if relations.iter().any(|r| r.endpoint == "ssl-termination") {
+        relations.extend(snapshots(ctx, tools, PEERS, &leader)?);
     }
     Ok(Model {
         config,
@@ -65,6 +44,46 @@ pub fn gather(ctx: &Context, tools: &HookTools) -> Result<Model, ToolError> {
         relations,
         public_address,
     })
+}
+
+/// Every relation of `endpoint` with its bags.
+fn snapshots(
+    ctx: &Context,
+    tools: &HookTools,
+    endpoint: &str,
+    leader: &Option<Leader>,
+) -> Result<Vec<RelationSnapshot>, ToolError> {
+    let mut relations = Vec::new();
+    for relation in tools.relation_ids(endpoint)? {
+        let remote_app = tools.relation_remote_app(&relation)?;
+        let mut units = Vec::new();
+        for unit in tools.relation_list(&relation)? {
+            let bag = tools.relation_get_unit(&relation, &unit)?;
+            units.push(RemoteUnit {
+                name: unit.to_string(),
+                bag,
+            });
+        }
+        sort_units(&mut units);
+        let remote_app_bag = tools.relation_get_app(&relation, &remote_app)?;
+        let local_unit_bag = tools.relation_get_unit(&relation, &ctx.unit)?;
+        let local_app_bag = match leader {
+            Some(_) => Some(tools.relation_get_app(&relation, ctx.app())?),
+            None => None,
+        };
+        let ingress_address = tools.network_get_ingress_address(endpoint, Some(&relation))?;
+        relations.push(RelationSnapshot {
+            id: relation.id(),
+            endpoint: relation.endpoint().to_owned(),
+            remote_app: remote_app.to_string(),
+            remote_app_bag,
+            units,
+            local_unit_bag,
+            local_app_bag,
+            ingress_address,
+        });
+    }
+    Ok(relations)
 }
 
 /// A bag's keys as a sorted list, for debug logs (values may hold secrets: never logged).

@@ -55,7 +55,7 @@ fn only(plan: &LoadBalancerPlan, service: &PlannedService) -> LoadBalancerPlan {
 }
 
 /// HAProxy's message without its `[ALERT] (pid) : config : ` preamble.
-fn first_alert(alerts: &[String]) -> String {
+pub(crate) fn first_alert(alerts: &[String]) -> String {
     let line = alerts
         .iter()
         .find(|a| !a.contains("Fatal errors found"))

@@ -96,14 +96,13 @@ pub fn reconcile(
     let mut requests = collect_requests(ctx, settings, &model, &config, &services.entries)?;
     let mut ssl = ssl_termination::prepare(settings, &model)?;
     let ssl_files = add_ssl_requests(&mut requests, &mut ssl)?;
-    let (mut plan, mut build_rejections) = build_plan(&config, &requests, &[]);
-    ssl.note_build_rejections(&build_rejections);
     write_files(settings, &requests, &ssl_files, &ssl.keep())?;
 
     // The operator's suspension outlives every hook: the plan and its files are kept current
     // for `enable`, but nothing is served (actions `suspend`/`enable`).
     if suspension::is_suspended(&settings.state_dir) {
         suspension::hold(tools, settings)?;
+        let (plan, _) = build_plan(&config, &requests, &[]);
         return Ok(Summary {
             plan_services: plan.services.len(),
             plan_backends: plan.backends.len(),
@@ -116,32 +115,35 @@ pub fn reconcile(
     }
 
     let service = Service::new(settings.haproxy.clone());
-    let mut applied = haproxy::apply(&service, &plan);
-    let mut excluded: Vec<Rejection> = Vec::new();
-    if let Err(ApplyError::Config(ConfigError::Rejected { .. })) = &applied {
-        let refused = isolate::refused(&settings.haproxy, &plan);
-        if !refused.is_empty() {
-            tracing::warn!(
-                count = refused.len(),
-                "haproxy refused some services; applying the rest"
-            );
-            (plan, build_rejections) = build_plan(&config, &requests, &refused);
-            build_rejections.extend(refused.iter().cloned());
-            excluded = refused;
-            applied = haproxy::apply(&service, &plan);
-        }
-    }
+    let Round {
+        mut plan,
+        rejections: mut build_rejections,
+        excluded,
+        mut applied,
+    } = apply_round(
+        &service,
+        settings,
+        &config,
+        &mut requests,
+        &mut ssl,
+        Vec::new(),
+    )?;
     // ACME after HAProxy serves the HTTP frontend (§4.1); only when a certificate is due and
     // not backing off, so most hooks do no ACME at all.
     if applied.is_ok() && ssl.acme_due() {
         let changed = ssl.issue(settings)?;
         if !changed.is_empty() {
             let ssl_files = add_ssl_requests(&mut requests, &mut ssl)?;
-            (plan, build_rejections) = build_plan(&config, &requests, &excluded);
-            build_rejections.extend(excluded.iter().cloned());
-            ssl.note_build_rejections(&build_rejections);
             write_files(settings, &requests, &ssl_files, &ssl.keep())?;
-            applied = haproxy::apply(&service, &plan);
+            let round = apply_round(
+                &service,
+                settings,
+                &config,
+                &mut requests,
+                &mut ssl,
+                excluded,
+            )?;
+            (plan, build_rejections, applied) = (round.plan, round.rejections, round.applied);
             if let Ok(ApplyOutcome::Unchanged) = applied {
                 // Only certificate files changed: HAProxy reads them at reload (§4.7).
                 if let Err(e) = service.reload() {
@@ -217,6 +219,65 @@ pub fn reconcile(
     };
     status::set(tools, &summary)?;
     Ok(summary)
+}
+
+/// One plan applied to HAProxy, with what was left out of it.
+struct Round {
+    plan: LoadBalancerPlan,
+    /// `plan::build`'s rejections plus the excluded requests.
+    rejections: Vec<Rejection>,
+    /// Requests HAProxy refused on their own (kept out of later rounds of this hook).
+    excluded: Vec<Rejection>,
+    applied: Result<ApplyOutcome, ApplyError>,
+}
+
+/// Build the plan without the `excluded` requests and apply it. When `haproxy -c` refuses the
+/// candidate, find the requests it refuses on their own (for ssl-termination: the sites), leave
+/// them out and apply the rest (`DESIGN.md` "One bad requester never breaks the others").
+fn apply_round(
+    service: &Service,
+    settings: &Settings,
+    config: &EffectiveConfig,
+    requests: &mut Requests,
+    ssl: &mut ssl_termination::SslTermination,
+    mut excluded: Vec<Rejection>,
+) -> Result<Round, ReconcileError> {
+    let plan_without = |requests: &Requests, excluded: &[Rejection]| {
+        let (plan, mut rejections) = build_plan(config, requests, excluded);
+        rejections.extend(excluded.iter().cloned());
+        (plan, rejections)
+    };
+    let (mut plan, mut rejections) = plan_without(requests, &excluded);
+    ssl.note_build_rejections(&rejections);
+    let mut applied = haproxy::apply(service, &plan);
+    if let Err(ApplyError::Config(ConfigError::Rejected { .. })) = &applied {
+        let mut refused = isolate::refused(&settings.haproxy, &plan);
+        let mut sites_refused = false;
+        if let Some(i) = refused.iter().position(ssl_termination::is_whole_request) {
+            if ssl.isolate_refused_sites(settings, &config.global)? {
+                refused.remove(i);
+                sites_refused = true;
+                let ssl_files = add_ssl_requests(requests, ssl)?;
+                write_files(settings, requests, &ssl_files, &ssl.keep())?;
+            }
+        }
+        if !refused.is_empty() || sites_refused {
+            tracing::warn!(
+                services = refused.len(),
+                "haproxy refused some requests; applying the rest"
+            );
+            excluded.extend(refused);
+            (plan, rejections) = plan_without(requests, &excluded);
+            ssl.note_build_rejections(&rejections);
+            applied = haproxy::apply(service, &plan);
+        }
+    }
+    Ok(Round {
+        plan,
+        rejections,
+        excluded,
+        applied,
+    })
 }
 
 fn collect_requests(

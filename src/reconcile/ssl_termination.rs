@@ -13,11 +13,14 @@ use crate::acme::client::ChallengeBoard;
 use crate::acme::state::State;
 use crate::acme::{self, CertPaths, Wanted};
 use crate::haproxy::runtime::socket_command;
+use crate::haproxy::{ApplyError, ConfigError};
 use crate::interfaces::ssl_termination::options::{self, SslOptions};
 use crate::interfaces::ssl_termination::proxy::{self, ProxySettings, RoutedSite};
 use crate::interfaces::ssl_termination::{self as wire, Parsed, SiteState, SiteStatus};
 use crate::interfaces::Bag;
-use crate::plan::{FilePath, Rejection, ServiceRequest, Source, Userlist};
+use crate::plan::{
+    CryptHash, FilePath, GlobalSettings, Rejection, ServiceRequest, Source, UserName, Userlist,
+};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +40,16 @@ pub struct SslTermination {
     wanted: Vec<Wanted>,
     /// Set when `plan::build` refused the whole request (a port another service holds).
     refused: Option<String>,
+    /// Sites HAProxy refused on their own this hook (primary → HAProxy's reason): not routed,
+    /// reported failed, the others served (§4.1, checklist 15).
+    refused_sites: BTreeMap<String, String>,
+}
+
+/// A site with a certificate to serve: its index in `parsed.sites`, the file, its user.
+struct Servable {
+    index: usize,
+    cert: FilePath,
+    user: Option<(UserName, CryptHash)>,
 }
 
 /// The plan request (`None` without sites), its userlists, and the files they name.
@@ -84,6 +97,7 @@ pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, Ssl
         challenge_map: file_path(&challenge_map(settings))?,
         default_cert: file_path(&paths.default_cert())?,
         bind_host: None,
+        peers: wire::relay_peers(&model.relations),
     };
     let wanted: Vec<Wanted> = parsed
         .sites
@@ -128,15 +142,25 @@ pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, Ssl
         state,
         wanted,
         refused: None,
+        refused_sites: BTreeMap::new(),
     })
 }
 
+/// Whether a rejection is the one for the whole ssl-termination request.
+pub fn is_whole_request(rejection: &Rejection) -> bool {
+    rejection.service.as_deref() == Some(proxy::SERVICE)
+        && matches!(&rejection.source, Source::Config { option } if option == proxy::SERVICE)
+}
+
 impl SslTermination {
-    /// The plan request (`None` without sites), its userlists and the files it names.
-    pub fn plan_parts(&mut self) -> Result<PlanParts, SslError> {
+    /// The sites with a certificate on hand that HAProxy has not refused this hook.
+    fn servable(&mut self) -> Result<Vec<Servable>, SslError> {
         let now = acme::x509::now();
-        let mut routed = Vec::new();
-        for (site, wanted) in self.parsed.sites.iter().zip(&self.wanted) {
+        let mut out = Vec::new();
+        for (index, (site, wanted)) in self.parsed.sites.iter().zip(&self.wanted).enumerate() {
+            if self.refused_sites.contains_key(wanted.primary()) {
+                continue;
+            }
             let assessment =
                 acme::assess(&self.state, wanted, &self.options.acme, &self.paths, now);
             let Some(cert) = assessment.served else {
@@ -153,13 +177,31 @@ impl SslTermination {
                 )),
                 None => None,
             };
-            routed.push(RoutedSite {
-                site,
+            out.push(Servable {
+                index,
                 cert: file_path(&cert)?,
                 user,
             });
         }
         acme::save_state(&self.state, &self.paths)?;
+        Ok(out)
+    }
+
+    fn routed<'a>(&'a self, servable: &[Servable]) -> Vec<RoutedSite<'a>> {
+        servable
+            .iter()
+            .map(|s| RoutedSite {
+                site: &self.parsed.sites[s.index],
+                cert: s.cert.clone(),
+                user: s.user.clone(),
+            })
+            .collect()
+    }
+
+    /// The plan request (`None` without sites), its userlists and the files it names.
+    pub fn plan_parts(&mut self) -> Result<PlanParts, SslError> {
+        let servable = self.servable()?;
+        let routed = self.routed(&servable);
         let Some((request, userlists)) =
             proxy::service_request(&self.proxy, &self.parsed.sites, &routed)
         else {
@@ -181,6 +223,58 @@ impl SslTermination {
         Ok((Some(request), userlists, files))
     }
 
+    /// HAProxy refused the ssl-termination request: check each served site alone (the
+    /// frontends with only that site, its own crt-list) and stop routing the ones HAProxy
+    /// refuses, so one bad site cannot take the others down (§4.1, checklist 15). A refused
+    /// site whose certificate HAProxy names cannot load that file: it is forgotten, so the next
+    /// round makes or orders a new one. Returns whether any site was refused; `false` means the
+    /// shared part itself is refused and the caller drops the whole request.
+    pub fn isolate_refused_sites(
+        &mut self,
+        settings: &Settings,
+        global: &GlobalSettings,
+    ) -> Result<bool, SslError> {
+        let servable = self.servable()?;
+        let scratch = self.paths.certs_dir.join("crt-list.check");
+        let mut proxy = self.proxy.clone();
+        proxy.crt_list = file_path(&scratch)?;
+        let mut refused = Vec::new();
+        for one in &servable {
+            let routed = self.routed(std::slice::from_ref(one));
+            let Some((request, userlists)) =
+                proxy::service_request(&proxy, &self.parsed.sites, &routed)
+            else {
+                continue;
+            };
+            acme::state::write_private(&scratch, proxy::crt_list(&proxy, &routed).as_bytes())?;
+            let inputs = crate::plan::build::PlanInputs {
+                global: global.clone(),
+                userlists,
+                stats: None,
+            };
+            let (plan, _) = crate::plan::build(inputs, vec![request]);
+            if let Err(ApplyError::Config(ConfigError::Rejected { alerts, .. })) =
+                crate::haproxy::check(&settings.haproxy, &plan)
+            {
+                let cert_named = alerts.iter().any(|a| a.contains(one.cert.as_str()));
+                refused.push((one.index, super::isolate::first_alert(&alerts), cert_named));
+            }
+        }
+        let _ = std::fs::remove_file(&scratch);
+        for (index, alert, cert_named) in refused {
+            let primary = self.wanted[index].primary().to_owned();
+            tracing::warn!(site = %primary, "haproxy -c refused the site: {alert}");
+            if cert_named {
+                if let Some(record) = self.state.sites.get_mut(&primary) {
+                    record.origin = None;
+                }
+            }
+            self.refused_sites.insert(primary, alert);
+        }
+        acme::save_state(&self.state, &self.paths)?;
+        Ok(!self.refused_sites.is_empty())
+    }
+
     /// Files in the swept certificate directory that must stay.
     pub fn keep(&self) -> Vec<PathBuf> {
         let mut keep = vec![self.paths.default_cert(), self.paths.crt_list()];
@@ -197,10 +291,7 @@ impl SslTermination {
     pub fn note_build_rejections(&mut self, rejections: &[Rejection]) {
         self.refused = rejections
             .iter()
-            .find(|r| {
-                r.service.as_deref() == Some(proxy::SERVICE)
-                    && matches!(&r.source, Source::Config { option } if option == proxy::SERVICE)
-            })
+            .find(|r| is_whole_request(r))
             .map(|r| format!("{} {}", r.field, r.reason));
     }
 
@@ -257,6 +348,8 @@ impl SslTermination {
                 let not_after = a.not_after.map(acme::x509::rfc3339);
                 let state = if let Some(reason) = &self.refused {
                     SiteState::Failed(format!("configuration: {reason}"))
+                } else if let Some(alert) = self.refused_sites.get(w.primary()) {
+                    SiteState::Failed(format!("configuration rejected by haproxy -c: {alert}"))
                 } else if a.ready {
                     SiteState::Ready
                 } else if let Some(failure) = a.failure {

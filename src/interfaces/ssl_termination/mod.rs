@@ -18,8 +18,35 @@ use std::collections::BTreeSet;
 
 /// Our endpoint name (`metadata.yaml`).
 pub const ENDPOINT: &str = "ssl-termination";
+/// The peer endpoint (`metadata.yaml`).
+pub const PEERS: &str = "peers";
 /// The keys of our unit bag this interface owns.
 pub const ANSWER_KEYS: [&str; 2] = ["status", "status-detail"];
+
+/// The other units of our application, by address, for the ACME HTTP-01 relay: a CA may
+/// validate a name at any unit it resolves to, and only the unit that placed the order knows
+/// its token, so a unit that does not know a token asks its peers (`proxy::service_request`).
+/// An address is the peer's `ingress-address` (Juju writes it), else `private-address`; a
+/// peer without a usable one is left out with a warning.
+pub fn relay_peers(relations: &[RelationSnapshot]) -> Vec<crate::plan::Host> {
+    let mut peers = Vec::new();
+    for relation in relations.iter().filter(|r| r.endpoint == PEERS) {
+        for unit in &relation.units {
+            let address = ["ingress-address", "private-address"]
+                .iter()
+                .find_map(|k| unit.bag.get(*k).filter(|v| !v.is_empty()));
+            match address.map(|a| crate::plan::Host::parse(a)) {
+                Some(Ok(host)) if !peers.contains(&host) => peers.push(host),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::warn!(peer = %unit.name, "peer address unusable for the ACME relay: {e}")
+                }
+                None => tracing::debug!(peer = %unit.name, "peer has no address yet"),
+            }
+        }
+    }
+    peers
+}
 
 /// One site: one certificate, one backend, possibly fed by several units of one application.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 use super::Site;
 use crate::plan::{
-    Backend, Balance, Bind, CryptHash, Directive, FilePath, Frontend, Mode, Origin, Port,
+    Backend, Balance, Bind, CryptHash, Directive, FilePath, Frontend, Host, Mode, Origin, Port,
     ProxyName, Server, ServerName, ServiceRequest, Source, TlsBind, UserName, Userlist,
 };
 
@@ -23,6 +23,9 @@ pub struct ProxySettings {
     pub default_cert: FilePath,
     /// `None`: every address (`bind :80`), as in production.
     pub bind_host: Option<std::net::IpAddr>,
+    /// The other units of our application ([`super::relay_peers`]): ACME challenges this unit
+    /// does not know are relayed to them on the same HTTP port.
+    pub peers: Vec<Host>,
 }
 
 /// A site with a certificate file to serve, and its userlist entry when it has credentials.
@@ -35,6 +38,8 @@ pub struct RoutedSite<'a> {
 pub const HTTP_FRONTEND: &str = "ssl-termination-http";
 pub const HTTPS_FRONTEND: &str = "ssl-termination-https";
 pub const NO_SITE_BACKEND: &str = "sslterm-no-site";
+/// Not a possible site backend: a primary name has at least two labels.
+pub const ACME_RELAY_BACKEND: &str = "sslterm-acme-relay";
 /// The service name the plan and messages know the whole ssl-termination request by.
 pub const SERVICE: &str = "ssl-termination";
 
@@ -77,7 +82,8 @@ pub fn service_request(
     if sites.is_empty() {
         return None;
     }
-    let mut http_directives = Directive::acme_challenges(&settings.challenge_map);
+    let relay = !settings.peers.is_empty();
+    let mut http_directives = Directive::acme_challenges(&settings.challenge_map, relay);
     let mut https_directives = vec![Directive::set_real_ip()];
     if settings.hsts_max_age > 0 {
         https_directives.push(Directive::hsts(settings.hsts_max_age));
@@ -97,7 +103,7 @@ pub fn service_request(
     for routed_site in routed {
         let site = routed_site.site;
         let backend = backend_name(site);
-        http_directives.extend(Directive::redirect_https(&site.request.fqdns));
+        http_directives.extend(Directive::redirect_https(&site.request.fqdns, relay));
         https_directives.extend(Directive::use_backend_for_hosts(
             &backend,
             &site.request.fqdns,
@@ -145,7 +151,14 @@ pub fn service_request(
                 .collect(),
         });
     }
-    http_directives.push(Directive::return_status(404));
+    if relay {
+        let relay_backend = name(ACME_RELAY_BACKEND);
+        http_directives.push(Directive::not_found_except_acme());
+        http_directives.push(Directive::acme_relay_route(&relay_backend));
+        backends.push(relay_backend_for(settings, relay_backend));
+    } else {
+        http_directives.push(Directive::return_status(404));
+    }
     let frontends = vec![
         Frontend {
             name: name(HTTP_FRONTEND),
@@ -184,6 +197,33 @@ pub fn service_request(
     Some((request, userlists))
 }
 
+/// Round-robin over the peers' HTTP ports, retrying the next peer on a 404 or a failure.
+fn relay_backend_for(settings: &ProxySettings, name: ProxyName) -> Backend {
+    Backend {
+        name,
+        mode: Mode::Http,
+        balance: Some(Balance::RoundRobin),
+        stickiness: None,
+        health_check: None,
+        directives: Directive::acme_relay_backend(settings.peers.len()),
+        errorfiles: Vec::new(),
+        servers: settings
+            .peers
+            .iter()
+            .enumerate()
+            .map(|(i, host)| Server {
+                name: ServerName::new(&format!("peer{i}"))
+                    .unwrap_or_else(|e| unreachable!("server name peer{i}: {e}")),
+                host: host.clone(),
+                port: settings.http_port,
+                weight: None,
+                check: false,
+                options: Vec::new(),
+            })
+            .collect(),
+    }
+}
+
 /// The crt-list (§4.3): `default.pem` first, then one line per routed site with its names as
 /// SNI filters.
 pub fn crt_list(settings: &ProxySettings, routed: &[RoutedSite]) -> String {
@@ -212,6 +252,30 @@ mod tests {
         FilePath::new(p).unwrap()
     }
 
+    fn settings(hsts_max_age: u32, peers: Vec<Host>) -> ProxySettings {
+        ProxySettings {
+            http_port: Port::new(80).unwrap(),
+            https_port: Port::new(443).unwrap(),
+            hsts_max_age,
+            crt_list: path("/D/certs/crt-list"),
+            challenge_map: path("/D/acme-challenges.map"),
+            default_cert: path("/D/certs/default.pem"),
+            bind_host: None,
+            peers,
+        }
+    }
+
+    fn jenkins() -> Site {
+        let request::Parsed::Request(request) = request::parse(Some(JENKINS)) else {
+            panic!("the reference request parses");
+        };
+        Site {
+            relation_id: 7,
+            units: vec!["jenkins-fqdn/0".into()],
+            request,
+        }
+    }
+
     #[test]
     fn the_worked_example_renders_the_spec_shape() {
         let request::Parsed::Request(request) = request::parse(Some(JENKINS)) else {
@@ -222,15 +286,7 @@ mod tests {
             units: vec!["jenkins-fqdn/0".into()],
             request,
         };
-        let settings = ProxySettings {
-            http_port: Port::new(80).unwrap(),
-            https_port: Port::new(443).unwrap(),
-            hsts_max_age: 63_072_000,
-            crt_list: path("/D/certs/crt-list"),
-            challenge_map: path("/D/acme-challenges.map"),
-            default_cert: path("/D/certs/default.pem"),
-            bind_host: None,
-        };
+        let settings = settings(63_072_000, Vec::new());
         let hash = crate::charm_config::sha512_crypt("s3cret", "abcdefghabcdefgh").unwrap();
         let routed = [RoutedSite {
             site: &site,
@@ -292,20 +348,76 @@ mod tests {
             units: vec!["jenkins-fqdn/0".into()],
             request,
         }];
-        let settings = ProxySettings {
-            http_port: Port::new(80).unwrap(),
-            https_port: Port::new(443).unwrap(),
-            hsts_max_age: 0,
-            crt_list: path("/D/certs/crt-list"),
-            challenge_map: path("/D/acme-challenges.map"),
-            default_cert: path("/D/certs/default.pem"),
-            bind_host: None,
-        };
+        let settings = settings(0, Vec::new());
         let (request, userlists) = service_request(&settings, &sites, &[]).unwrap();
         assert_eq!(request.frontends.len(), 2);
         assert_eq!(request.backends.len(), 1, "only the 421 backend");
         assert!(userlists.is_empty());
         assert!(service_request(&settings, &[], &[]).is_none());
+    }
+
+    #[test]
+    fn with_peers_unknown_challenges_are_relayed_and_the_rest_is_unchanged() {
+        let site = jenkins();
+        let peers = vec![
+            Host::parse("10.0.0.11").unwrap(),
+            Host::parse("fd00::12").unwrap(),
+        ];
+        let routed = [RoutedSite {
+            site: &site,
+            cert: path("/D/certs/jenkins.example.com.pem"),
+            user: None,
+        }];
+        let sites = [site.clone()];
+        let (request, userlists) = service_request(&settings(0, peers), &sites, &routed).unwrap();
+        let (plan, rejections) = crate::plan::build(
+            PlanInputs {
+                global: GlobalSettings::default(),
+                userlists,
+                stats: None,
+            },
+            vec![request],
+        );
+        assert!(rejections.is_empty(), "{rejections:?}");
+        let files = RuntimeFiles {
+            admin_socket: path("/run/haproxy/admin.sock"),
+            server_state: path("/run/haproxy/server-state"),
+            chroot: None,
+            user: None,
+            group: None,
+        };
+        let cfg = render(&plan, &files).unwrap();
+        for text in [
+            "    acl acme_relayed req.hdr(x-haproxy-lb-acme-relay) -m found
+    http-request return status 404 if acme_path acme_relayed
+",
+            "    http-request redirect scheme https code 301 if !acme_path { req.hdr(host),lower,field(1,:) -m str jenkins.example.com www.jenkins.example.com }
+    http-request return status 404 if !acme_path
+    use_backend sslterm-acme-relay if acme_path
+",
+            "backend sslterm-acme-relay
+    balance roundrobin
+",
+            "    http-request set-header X-Haproxy-Lb-Acme-Relay 1
+    retry-on 404 conn-failure empty-response response-timeout
+    retries 2
+    option redispatch 1
+",
+            "    server peer0 10.0.0.11:80
+    server peer1 [fd00::12]:80
+",
+        ] {
+            assert!(cfg.contains(text), "missing {text:?} in\n{cfg}");
+        }
+        // The https side does not change with peers.
+        let (alone, _) = service_request(&settings(0, Vec::new()), &sites, &routed).unwrap();
+        let (with_peers, _) = service_request(
+            &settings(0, vec![Host::parse("10.0.0.11").unwrap()]),
+            &sites,
+            &routed,
+        )
+        .unwrap();
+        assert_eq!(alone.frontends[1], with_peers.frontends[1]);
     }
 
     #[test]

@@ -131,3 +131,39 @@ fn other_endpoints_are_ignored() {
     r.endpoint = "reverseproxy".into();
     assert!(parse(&[r]).units.is_empty());
 }
+
+#[test]
+fn relay_peers_are_the_peer_units_usable_addresses_once_each() {
+    let peer = |name: &str, keys: &[(&str, &str)]| RemoteUnit {
+        name: name.into(),
+        bag: keys
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    };
+    let mut peers = relation(1, &[("haproxy-lb/1", "")]);
+    peers.endpoint = PEERS.into();
+    peers.units = vec![
+        peer(
+            "haproxy-lb/1",
+            &[
+                ("ingress-address", "10.0.0.11"),
+                ("private-address", "10.1.1.1"),
+            ],
+        ),
+        peer(
+            "haproxy-lb/2",
+            &[("ingress-address", ""), ("private-address", "10.0.0.12")],
+        ),
+        peer("haproxy-lb/3", &[("ingress-address", "bad address\n")]),
+        peer("haproxy-lb/4", &[]),
+        peer("haproxy-lb/5", &[("ingress-address", "10.0.0.11")]),
+    ];
+    // Requirer units are never peers.
+    let requirers = relation(2, &[("blog-fqdn/0", BLOG)]);
+    let hosts: Vec<String> = relay_peers(&[peers, requirers])
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    assert_eq!(hosts, ["10.0.0.11", "10.0.0.12"]);
+}

@@ -7,6 +7,10 @@
 use super::{Directive, Placement};
 use crate::plan::{FilePath, Fqdn, ProxyName, TimeValue};
 
+/// The header a unit adds when it relays an ACME HTTP-01 request to its peers.
+pub const ACME_RELAY_HEADER: &str = "X-Haproxy-Lb-Acme-Relay";
+const ACME_RELAY_HEADER_FETCH: &str = "req.hdr(x-haproxy-lb-acme-relay)";
+
 /// Keep composed lines well under HAProxy's 2048-byte line limit.
 const MAX_NAMES_LINE: usize = 900;
 
@@ -34,11 +38,13 @@ fn name_groups(names: &[Fqdn]) -> Vec<String> {
 
 impl Directive {
     /// Answer ACME HTTP-01 tokens found in `map` for any Host, 404 for unknown tokens
-    /// (`haproxy.md` §6, verified on 2.6.12).
-    pub fn acme_challenges(map: &FilePath) -> Vec<Directive> {
+    /// (`haproxy.md` §6, verified on 2.6.12). With `relay`, an unknown token is answered 404
+    /// only when a peer relayed it (the request carries [`ACME_RELAY_HEADER`]); otherwise it
+    /// falls through to [`Directive::acme_relay_route`].
+    pub fn acme_challenges(map: &FilePath, relay: bool) -> Vec<Directive> {
         let lookup = format!("path,field(4,/),map({map})");
         let body = format!("\"%[{lookup}]\"");
-        vec![
+        let mut lines = vec![
             line(
                 &[
                     "acl",
@@ -68,15 +74,78 @@ impl Directive {
                 ],
                 Placement::Frontend,
             ),
-            line(
-                &["http-request", "return", "status", "404", "if", "acme_path"],
+        ];
+        let mut not_found = vec!["http-request", "return", "status", "404", "if", "acme_path"];
+        if relay {
+            lines.push(line(
+                &[
+                    "acl",
+                    "acme_relayed",
+                    ACME_RELAY_HEADER_FETCH,
+                    "-m",
+                    "found",
+                ],
                 Placement::Frontend,
+            ));
+            not_found.push("acme_relayed");
+        }
+        lines.push(line(&not_found, Placement::Frontend));
+        lines
+    }
+
+    /// With the relay: the last HTTP rule, `404` for everything but ACME challenges (those go
+    /// to the peers through [`Directive::acme_relay_route`]).
+    pub fn not_found_except_acme() -> Directive {
+        line(
+            &[
+                "http-request",
+                "return",
+                "status",
+                "404",
+                "if",
+                "!acme_path",
+            ],
+            Placement::Frontend,
+        )
+    }
+
+    /// Unknown, unrelayed ACME tokens go to the peers' relay backend.
+    pub fn acme_relay_route(backend: &ProxyName) -> Directive {
+        line(
+            &["use_backend", backend.as_str(), "if", "acme_path"],
+            Placement::Frontend,
+        )
+    }
+
+    /// The relay backend's rules: mark the request relayed (a peer answers it itself, never
+    /// relays again), and try the next peer while one answers 404 or cannot be reached.
+    pub fn acme_relay_backend(peers: usize) -> Vec<Directive> {
+        let retries = peers.max(1).to_string();
+        vec![
+            line(
+                &["http-request", "set-header", ACME_RELAY_HEADER, "1"],
+                Placement::Backend,
             ),
+            line(
+                &[
+                    "retry-on",
+                    "404",
+                    "conn-failure",
+                    "empty-response",
+                    "response-timeout",
+                ],
+                Placement::Backend,
+            ),
+            line(&["retries", &retries], Placement::Backend),
+            line(&["option", "redispatch", "1"], Placement::Backend),
+            line(&["timeout", "connect", "2s"], Placement::Backend),
+            line(&["timeout", "server", "10s"], Placement::Backend),
         ]
     }
 
-    /// `301` to the same URL on https for requests whose Host is one of `names`.
-    pub fn redirect_https(names: &[Fqdn]) -> Vec<Directive> {
+    /// `301` to the same URL on https for requests whose Host is one of `names`; with
+    /// `except_acme`, not for ACME challenges (they go to the relay).
+    pub fn redirect_https(names: &[Fqdn], except_acme: bool) -> Vec<Directive> {
         name_groups(names)
             .iter()
             .map(|group| {
@@ -88,11 +157,11 @@ impl Directive {
                     "code",
                     "301",
                     "if",
-                    "{",
-                    "req.hdr(host),lower,field(1,:)",
-                    "-m",
-                    "str",
                 ];
+                if except_acme {
+                    words.push("!acme_path");
+                }
+                words.extend(["{", "req.hdr(host),lower,field(1,:)", "-m", "str"]);
                 words.extend(group.split(' '));
                 words.push("}");
                 line(&words, Placement::Frontend)
@@ -218,7 +287,10 @@ mod tests {
     #[test]
     fn acme_block_is_the_verified_text() {
         let map = FilePath::new("/etc/haproxy/haproxy-lb/acme-challenges.map").unwrap();
-        let lines: Vec<String> = Directive::acme_challenges(&map).iter().map(text).collect();
+        let lines: Vec<String> = Directive::acme_challenges(&map, false)
+            .iter()
+            .map(text)
+            .collect();
         assert_eq!(lines[1], "acl acme_known path,field(4,/),map(/etc/haproxy/haproxy-lb/acme-challenges.map) -m found");
         assert_eq!(lines[2], "http-request return status 200 content-type text/plain lf-string \"%[path,field(4,/),map(/etc/haproxy/haproxy-lb/acme-challenges.map)]\" if acme_path acme_known");
     }
@@ -228,12 +300,44 @@ mod tests {
         let names: Vec<Fqdn> = (0..100)
             .map(|i| Fqdn::new(&format!("{}{i}.example.com", "a".repeat(50))).unwrap())
             .collect();
-        let lines = Directive::redirect_https(&names);
+        let lines = Directive::redirect_https(&names, false);
         assert!(lines.len() > 1);
         for l in &lines {
             assert!(text(l).len() < 1100, "{}", text(l).len());
         }
         let total: usize = lines.iter().map(|l| l.words().len() - 12).sum();
         assert_eq!(total, 100);
+    }
+
+    #[test]
+    fn the_relay_block_is_the_verified_text() {
+        // Verified on 2.6.12 with three peers, one knowing the token: 12 of 12 relayed
+        // requests answered 200, unknown tokens 404, redirects unchanged.
+        let map = FilePath::new("/m.map").unwrap();
+        let lines: Vec<String> = Directive::acme_challenges(&map, true)
+            .iter()
+            .map(text)
+            .collect();
+        assert_eq!(
+            lines[3..],
+            [
+                "acl acme_relayed req.hdr(x-haproxy-lb-acme-relay) -m found",
+                "http-request return status 404 if acme_path acme_relayed"
+            ]
+        );
+        let plain: Vec<String> = Directive::acme_challenges(&map, false)
+            .iter()
+            .map(text)
+            .collect();
+        assert_eq!(plain[3], "http-request return status 404 if acme_path");
+        assert_eq!(plain.len(), 4);
+        let name = Fqdn::new("a.example.com").unwrap();
+        assert_eq!(
+            text(&Directive::redirect_https(std::slice::from_ref(&name), true)[0]),
+            "http-request redirect scheme https code 301 if !acme_path { req.hdr(host),lower,field(1,:) -m str a.example.com }"
+        );
+        let backend: Vec<String> = Directive::acme_relay_backend(2).iter().map(text).collect();
+        assert!(backend.contains(&"retries 2".to_owned()), "{backend:?}");
+        assert!(backend.contains(&"http-request set-header X-Haproxy-Lb-Acme-Relay 1".to_owned()));
     }
 }
