@@ -8,7 +8,8 @@
 //! issuance in the hooks, SNI per site, basic auth per tenant, Host routing and 421, HSTS, port
 //! 80, `status`/`status-detail`, an ACME failure backing off alone, bad input rejected alone,
 //! file modes and no plaintext password, an idle hook leaving `haproxy.cfg` byte-identical, and
-//! renewal under a bounded client loop with no failed request.
+//! renewal under bounded client loops with no failed request. A second model with two units
+//! proves the ACME relay: a challenge validated at the unit that did not order it still succeeds.
 
 mod pebble;
 mod sim;
@@ -730,4 +731,95 @@ fn pebble_issues_through_the_hooks_sites_served_by_sni_with_auth_failures_alone_
         (200, "web/1".into())
     );
     println!("whole test {:?}", started.elapsed());
+}
+
+/// Scaled out: Pebble's DNS sends every validation to unit 1, yet unit 0's own order succeeds,
+/// because unit 1 relays challenges it does not know to its peers.
+#[test]
+fn a_challenge_validated_at_a_peer_unit_is_relayed_to_the_unit_that_ordered() {
+    let m = Model::new("ssl_pebble_relay");
+    m.deploy_ours("haproxy-lb", 2, &[]);
+    let lb0 = m.address("haproxy-lb/0");
+    let lb1 = m.address("haproxy-lb/1");
+    let unit1: Ipv4Addr = lb1.parse().unwrap();
+    let [a, b, c, _] = unit1.octets();
+    let bridge = Ipv4Addr::new(a, b, c, 1);
+    let scratch = tempfile::Builder::new()
+        .prefix("pebble-relay")
+        .tempdir()
+        .unwrap();
+    let pebble = Pebble::start(
+        scratch.path(),
+        PebbleConfig {
+            listen: bridge.into(),
+            http_port: HTTP,
+            default_answer: unit1.into(),
+            validity_s: 3600,
+        },
+    );
+    m.run(&[
+        "config",
+        "haproxy-lb",
+        "services=",
+        &format!("acme_directory_url={}", pebble.directory_url()),
+        &format!("acme_ca_certificate={}", pebble.api_ca),
+        // The units order in separate hooks of one settle: unit 0 may order before unit 1
+        // serves any ssl-termination frontend; that attempt fails and may retry a second later.
+        "acme_retry_interval=1",
+    ]);
+    m.deploy(&test_charm("web"), "web", 1, &[]);
+    let web0 = m.address("web/0");
+    add_site(
+        &m,
+        "site-relay",
+        &[
+            "fqdns=relay.example.com".into(),
+            format!("upstreams={web0}:8080"),
+        ],
+    );
+    let ready = |unit: &str| m.workload(unit).1.ends_with("Ready (relay.example.com)");
+    let both = wait_for(Duration::from_secs(60), || {
+        for unit in ["haproxy-lb/0", "haproxy-lb/1"] {
+            if !ready(unit) {
+                std::thread::sleep(Duration::from_millis(1500));
+                m.run(&["fire", unit, "update-status"]);
+            }
+        }
+        (ready("haproxy-lb/0") && ready("haproxy-lb/1")).then_some(())
+    });
+    assert!(
+        both.is_some(),
+        "{:?} {:?}\n{}\n--- pebble ---\n{}",
+        m.workload("haproxy-lb/0"),
+        m.workload("haproxy-lb/1"),
+        m.debug_log_tail(60),
+        pebble.log_tail(30)
+    );
+    // Each unit serves its own Pebble certificate for the name; the chain verifies.
+    let root = pebble.root();
+    for lb in [&lb0, &lb1] {
+        assert_eq!(
+            https(lb, "relay.example.com", &root, &[], "/"),
+            (200, "web/0".into()),
+            "{lb}"
+        );
+    }
+    assert_ne!(
+        served_cert(&lb0, "relay.example.com", "-serial"),
+        served_cert(&lb1, "relay.example.com", "-serial"),
+        "each unit ordered its own certificate"
+    );
+    // The relay answers challenges only: unknown tokens are still 404 on both units.
+    for lb in [&lb0, &lb1] {
+        assert_eq!(
+            http(
+                lb,
+                "relay.example.com",
+                "/.well-known/acme-challenge/unknownToken"
+            )
+            .0,
+            404,
+            "{lb}"
+        );
+    }
 }
