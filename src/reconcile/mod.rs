@@ -214,7 +214,7 @@ pub fn reconcile(
         config_problems: config_problems.iter().map(ToString::to_string).collect(),
         rejections: rejections.iter().map(ToString::to_string).collect(),
         lb: loadbalancer::LbStatus::from_answers(&lb_answers),
-        ssl: ssl.status_summary(),
+        ssl: ssl.status_summary(&plan),
         apply_error: applied.err().map(|e| apply_error_text(&e)),
     };
     status::set(tools, &summary)?;

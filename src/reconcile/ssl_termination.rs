@@ -19,7 +19,8 @@ use crate::interfaces::ssl_termination::proxy::{self, ProxySettings, RoutedSite}
 use crate::interfaces::ssl_termination::{self as wire, Parsed, SiteState, SiteStatus};
 use crate::interfaces::Bag;
 use crate::plan::{
-    CryptHash, FilePath, GlobalSettings, Rejection, ServiceRequest, Source, UserName, Userlist,
+    CryptHash, FilePath, GlobalSettings, LoadBalancerPlan, Origin, Rejection, ServiceRequest,
+    Source, UserName, Userlist,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -96,7 +97,6 @@ pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, Ssl
         crt_list: file_path(&paths.crt_list())?,
         challenge_map: file_path(&challenge_map(settings))?,
         default_cert: file_path(&paths.default_cert())?,
-        bind_host: None,
         peers: wire::relay_peers(&model.relations),
     };
     let wanted: Vec<Wanted> = parsed
@@ -295,12 +295,6 @@ impl SslTermination {
             .map(|r| format!("{} {}", r.field, r.reason));
     }
 
-    /// Bind both frontends to one address instead of all of them (tests on a shared host,
-    /// where a wildcard bind can collide with another program's ephemeral port).
-    pub fn bind_on(&mut self, host: std::net::IpAddr) {
-        self.proxy.bind_host = Some(host);
-    }
-
     /// HAProxy did not take the configuration: no site is served as planned.
     pub fn note_not_applied(&mut self) {
         if self.refused.is_none() {
@@ -375,8 +369,15 @@ impl SslTermination {
 
     /// The sites' states as the unit status words them (§4.6): rejected units by unit name,
     /// failed sites by primary name.
-    pub fn status_summary(&self) -> super::status::SslStatus {
-        let mut out = super::status::SslStatus::default();
+    pub fn status_summary(&self, plan: &LoadBalancerPlan) -> super::status::SslStatus {
+        let mut out = super::status::SslStatus {
+            plan_backends: plan
+                .services
+                .iter()
+                .find(|s| s.origin == Origin::SslTermination)
+                .map(|s| s.backends.len()),
+            ..Default::default()
+        };
         for (site, status) in self.parsed.sites.iter().zip(self.statuses()) {
             match status.state {
                 SiteState::Ready => out.ready.push(site.primary().to_string()),

@@ -13,6 +13,9 @@ use crate::juju::{HookTools, ToolError, WorkloadStatus};
 /// ssl-termination's share of the status, worded as `spec/ssl-termination.md` §4.6 says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SslStatus {
+    /// Backends of the ssl-termination request in the plan (sites, 421, relay); `None` when
+    /// it is not in the plan. Its share is reported as §4.6 words it, not as a count.
+    pub plan_backends: Option<usize>,
     /// Primary names of the sites that are ready, in site order.
     pub ready: Vec<String>,
     pub pending: usize,
@@ -81,13 +84,24 @@ pub struct Summary {
 
 impl Summary {
     pub fn status(&self) -> (WorkloadStatus, String) {
-        let served = match (self.plan_services, self.plan_backends) {
-            (0, _) => "ready, no services yet".to_owned(),
-            (s, b) => format!(
+        let ssl_part = self.ssl.part();
+        // ssl-termination's service is worded by its own part (§4.6), so with nothing else
+        // served the status is exactly §4.6's.
+        let (services, backends) = match self.ssl.plan_backends {
+            Some(b) => (
+                self.plan_services.saturating_sub(1),
+                self.plan_backends.saturating_sub(b),
+            ),
+            None => (self.plan_services, self.plan_backends),
+        };
+        let served = match (services, backends) {
+            (0, _) if ssl_part.is_some() => None,
+            (0, _) => Some("ready, no services yet".to_owned()),
+            (s, b) => Some(format!(
                 "{s} service{}, {b} backend{}",
                 if s == 1 { "" } else { "s" },
                 if b == 1 { "" } else { "s" }
-            ),
+            )),
         };
         let mut parts = Vec::new();
         let kind = if let Some(error) = &self.apply_error {
@@ -100,13 +114,13 @@ impl Summary {
                 "config: {} (serving the last valid values)",
                 self.config_problems.join("; ")
             ));
-            parts.push(served);
+            parts.extend(served);
             WorkloadStatus::Blocked
         } else {
-            parts.push(served);
+            parts.extend(served);
             WorkloadStatus::Active
         };
-        let kind = match self.ssl.part() {
+        let kind = match ssl_part {
             Some((ssl_kind, text)) => {
                 parts.push(text);
                 worst(kind, ssl_kind)
@@ -171,6 +185,7 @@ mod tests {
     fn a_pending_site_waits_and_a_failed_one_blocks() {
         let pending = Summary {
             ssl: SslStatus {
+                plan_backends: Some(1),
                 ready: vec!["a.example.com".into()],
                 pending: 2,
                 not_ready: vec![],
@@ -181,11 +196,12 @@ mod tests {
             pending.status(),
             (
                 WorkloadStatus::Waiting,
-                "2 services, 3 backends; Obtaining certificates (2 pending)".into()
+                "1 service, 2 backends; Obtaining certificates (2 pending)".into()
             )
         );
         let failed = Summary {
             ssl: SslStatus {
+                plan_backends: None,
                 ready: vec!["a.example.com".into()],
                 pending: 1,
                 not_ready: vec!["b.example.com failed".into()],
@@ -198,6 +214,36 @@ mod tests {
                 WorkloadStatus::Blocked,
                 "2 services, 3 backends; 2 of 3 sites not ready: b.example.com failed".into()
             )
+        );
+    }
+
+    #[test]
+    fn ssl_termination_alone_is_worded_exactly_as_its_spec_says() {
+        let alone = Summary {
+            plan_services: 1,
+            plan_backends: 3,
+            ssl: SslStatus {
+                plan_backends: Some(3),
+                ready: vec!["a.example.com".into(), "b.example.com".into()],
+                ..SslStatus::default()
+            },
+            ..summary()
+        };
+        assert_eq!(
+            alone.status(),
+            (
+                WorkloadStatus::Active,
+                "Ready (a.example.com, b.example.com)".into()
+            )
+        );
+        let beside = Summary {
+            plan_services: 3,
+            plan_backends: 5,
+            ..alone.clone()
+        };
+        assert_eq!(
+            beside.status().1,
+            "2 services, 2 backends; Ready (a.example.com, b.example.com)"
         );
     }
 

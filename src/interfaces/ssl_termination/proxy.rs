@@ -21,8 +21,6 @@ pub struct ProxySettings {
     pub crt_list: FilePath,
     pub challenge_map: FilePath,
     pub default_cert: FilePath,
-    /// `None`: every address (`bind :80`), as in production.
-    pub bind_host: Option<std::net::IpAddr>,
     /// The other units of our application ([`super::relay_peers`]): ACME challenges this unit
     /// does not know are relayed to them on the same HTTP port.
     pub peers: Vec<Host>,
@@ -163,7 +161,7 @@ pub fn service_request(
         Frontend {
             name: name(HTTP_FRONTEND),
             bind: Bind {
-                host: settings.bind_host,
+                host: None,
                 port: settings.http_port,
             },
             mode: Mode::Http,
@@ -175,7 +173,7 @@ pub fn service_request(
         Frontend {
             name: name(HTTPS_FRONTEND),
             bind: Bind {
-                host: settings.bind_host,
+                host: None,
                 port: settings.https_port,
             },
             mode: Mode::Http,
@@ -260,7 +258,6 @@ mod tests {
             crt_list: path("/D/certs/crt-list"),
             challenge_map: path("/D/acme-challenges.map"),
             default_cert: path("/D/certs/default.pem"),
-            bind_host: None,
             peers,
         }
     }
