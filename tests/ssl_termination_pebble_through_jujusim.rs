@@ -301,7 +301,7 @@ fn pebble_issues_through_the_hooks_sites_served_by_sni_with_auth_failures_alone_
             format!("upstreams={bridge}:{ECHO_PORT}"),
         ],
     );
-    let ready = wait_for(Duration::from_secs(30), || {
+    let ready = wait_for(Duration::from_secs(90), || {
         ["site-a/0", "site-b/0", "site-echo/0"]
             .iter()
             .all(|u| requirer_status(&m, u) == ("active".into(), "Ready".into()))
@@ -770,7 +770,7 @@ fn a_challenge_validated_at_a_peer_unit_is_relayed_to_the_unit_that_ordered() {
         ],
     );
     let ready = |unit: &str| m.workload(unit).1 == "Ready (relay.example.com)";
-    let both = wait_for(Duration::from_secs(60), || {
+    let both = wait_for(Duration::from_secs(120), || {
         for unit in ["haproxy-lb/0", "haproxy-lb/1"] {
             if !ready(unit) {
                 std::thread::sleep(Duration::from_millis(1500));
