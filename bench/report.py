@@ -339,26 +339,20 @@ def main():
         add("split of the unchanged relation-changed (tool calls × the bench-tools cost; the rest is the")
         add("process's own work, including start-up):")
         add("")
-        hv = foot.get("haproxy_v_ms", 0.0)
-        add("| requests | charm | wall (ms) | tool calls | in tool calls (ms, est.) | `haproxy -v` (ms) | own work (ms, est.) |")
-        add("|---|---|---|---|---|---|---|")
+        # `haproxy -v` runs only in install, upgrade-charm and update-status, not in this hook.
+        add("| requests | charm | wall (ms) | tool calls | in tool calls (ms, est.) | own work (ms, est.) |")
+        add("|---|---|---|---|---|---|")
         own = {}
         for n, row in hooks["results"].items():
             for side in ("ours", "baseline"):
                 r = row[side]
                 wall = r["excluding_haproxy"]["median_ms"]
                 calls = r["tools_excluding"] or 0
-                v = hv if side == "ours" else 0.0
-                rest = max(wall - calls * call_ms - v, 0.0)
+                rest = max(wall - calls * call_ms, 0.0)
                 own[(n, side)] = rest
-                add("| {} | {} | {} | {} | {} | {} | {} |".format(
-                    n, "haproxy-lb" if side == "ours" else "baseline", ms(wall), calls, ms(calls * call_ms),
-                    ms(v) if side == "ours" else "-", ms(rest)))
+                add("| {} | {} | {} | {} | {} | {} |".format(
+                    n, "haproxy-lb" if side == "ours" else "baseline", ms(wall), calls, ms(calls * call_ms), ms(rest)))
         add("")
-        if hv:
-            add("haproxy-lb also runs `haproxy -v` in every hook, to report the workload version ({} ms here,".format(ms(hv)))
-            add("HAProxy's own time); reading it once per install or upgrade would save that on every other hook.")
-            add("")
         pairs = ["{}× at {}".format("{:.0f}".format(own[(n, "baseline")] / own[(n, "ours")]) if own[(n, "ours")] > 0 else "∞", n)
                  for n in hooks["results"]]
         add("Our own work against the baseline's own work: {} requests.".format(", ".join(pairs)))
@@ -371,7 +365,7 @@ def main():
         if cpu_pairs:
             add("Measured rather than estimated, the on-CPU time of the hook process itself is {}".format("; ".join(cpu_pairs)))
             add("requests: what our process computes is cheap; the wall time goes to waiting for the processes it")
-            add("starts (every tool call, `haproxy -v`) and to the scheduler on a busy 2-core machine. On this")
+            add("starts (every tool call) and to the scheduler on a busy 2-core machine. On this")
             add("CPU measure the goal is missed by {:.0f}% ({:.1f}× of 50×).".format(max(0.0, (1 - cpu_goal_ratio / 50) * 100), cpu_goal_ratio)
                 if cpu_goal_ratio is not None and cpu_goal_ratio < 50 else "CPU measure the goal is met.")
         last = list(hooks["results"])[-1]
@@ -380,7 +374,7 @@ def main():
         extra = ["{} {}×".format(k, on.get(k, 0) - bn.get(k, 0)) for k in sorted(on) if on.get(k, 0) > bn.get(k, 0)]
         add("haproxy-lb makes more tool calls than the baseline (at {} requests, the extra ones: {}):".format(last, ", ".join(extra)))
         add("it logs each hook through `juju-log` at debug level, lists all of its relation endpoints and reads")
-        add("its ports, address and workload version on every hook, where the baseline reads only its one")
+        add("its ports and address on every hook, where the baseline reads only its one")
         add("endpoint. Those process spawns, not the Rust code, bound the ratio;")
         if "python_imports_ms" in foot:
             add("the baseline's floor is Python itself: starting the interpreter costs {} ms and importing".format(ms(foot["python_start_ms"])))
@@ -395,9 +389,8 @@ def main():
         add("fail ({} read errors). spec/haproxy.md §3 measured the same on this HAProxy: at a reload the old".format(
             d["keepalive"]["socket_errors"]["read"]))
         add("worker closes its idle keep-alive connections, and a client that sends on one at that moment reads")
-        add("a close; browsers and HTTP libraries retry such idempotent requests, wrk counts them. HAProxy 2.6")
-        add("cannot hand idle client connections to the new worker, so a charm cannot remove these; only")
-        add("fewer reloads (runtime API changes where HAProxy allows them) can.")
+        add("a close. haproxy-lb's HTTP frontends carry `option idle-close-on-response` against exactly this")
+        add("(tests/haproxy_process_lifecycle.rs): read errors here mean that protection did not hold.")
         add("")
     if any(g[0].startswith("peak RSS") for g in missed) or any(g[0].startswith("static binary") for g in missed) \
             or any(g[0].startswith("plan + render") for g in missed):
