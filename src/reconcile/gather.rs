@@ -6,7 +6,7 @@
 //! neither contributes. Our own app bag is read only by the leader (a non-leader would get
 //! `permission denied` outside peer relations, §6.3).
 
-use crate::interfaces::{sort_units, Bag, RelationSnapshot, RemoteUnit};
+use crate::interfaces::{sort_units, ssl_termination, Bag, RelationSnapshot, RemoteUnit};
 use crate::juju::{Context, HookTools, Leader, ToolError, UnitAddress};
 use serde_json::{Map, Value};
 
@@ -23,10 +23,6 @@ pub struct Model {
     pub public_address: String,
 }
 
-/// The peer endpoint: read only while an ssl-termination relation exists (the peers relay
-/// ACME HTTP-01 requests to each other), so other hooks pay no tool calls for it.
-pub const PEERS: &str = "peers";
-
 pub fn gather(ctx: &Context, tools: &HookTools) -> Result<Model, ToolError> {
     let config: Map<String, Value> = tools.config_get_all()?;
     let leader = tools.is_leader()?;
@@ -35,8 +31,13 @@ pub fn gather(ctx: &Context, tools: &HookTools) -> Result<Model, ToolError> {
     for endpoint in ENDPOINTS {
         relations.extend(snapshots(ctx, tools, endpoint, &leader)?);
     }
-    if relations.iter().any(|r| r.endpoint == "ssl-termination") {
-        relations.extend(snapshots(ctx, tools, PEERS, &leader)?);
+    // Peers matter only to ssl-termination (they relay ACME HTTP-01 requests to each other),
+    // so other hooks pay no tool calls for them.
+    if relations
+        .iter()
+        .any(|r| r.endpoint == ssl_termination::ENDPOINT)
+    {
+        relations.extend(snapshots(ctx, tools, ssl_termination::PEERS, &leader)?);
     }
     Ok(Model {
         config,
