@@ -262,36 +262,8 @@ mod tests {
         }
     }
 
-    fn jenkins() -> Site {
-        let request::Parsed::Request(request) = request::parse(Some(JENKINS)) else {
-            panic!("the reference request parses");
-        };
-        Site {
-            relation_id: 7,
-            units: vec!["jenkins-fqdn/0".into()],
-            request,
-        }
-    }
-
-    #[test]
-    fn the_worked_example_renders_the_spec_shape() {
-        let request::Parsed::Request(request) = request::parse(Some(JENKINS)) else {
-            panic!("the reference request parses");
-        };
-        let site = Site {
-            relation_id: 7,
-            units: vec!["jenkins-fqdn/0".into()],
-            request,
-        };
-        let settings = settings(63_072_000, Vec::new());
-        let hash = crate::charm_config::sha512_crypt("s3cret", "abcdefghabcdefgh").unwrap();
-        let routed = [RoutedSite {
-            site: &site,
-            cert: path("/D/certs/jenkins.example.com.pem"),
-            user: Some((UserName::new("admin").unwrap(), hash)),
-        }];
-        let sites = [site.clone()];
-        let (request, userlists) = service_request(&settings, &sites, &routed).unwrap();
+    /// `haproxy.cfg` for the request alone (`plan::build` must accept it).
+    fn rendered(request: ServiceRequest, userlists: Vec<Userlist>) -> String {
         let (plan, rejections) = crate::plan::build(
             PlanInputs {
                 global: GlobalSettings::default(),
@@ -308,7 +280,33 @@ mod tests {
             user: None,
             group: None,
         };
-        let cfg = render(&plan, &files).unwrap();
+        render(&plan, &files).unwrap()
+    }
+
+    fn jenkins() -> Site {
+        let request::Parsed::Request(request) = request::parse(Some(JENKINS)) else {
+            panic!("the reference request parses");
+        };
+        Site {
+            relation_id: 7,
+            units: vec!["jenkins-fqdn/0".into()],
+            request,
+        }
+    }
+
+    #[test]
+    fn the_worked_example_renders_the_spec_shape() {
+        let site = jenkins();
+        let settings = settings(63_072_000, Vec::new());
+        let hash = crate::charm_config::sha512_crypt("s3cret", "abcdefghabcdefgh").unwrap();
+        let routed = [RoutedSite {
+            site: &site,
+            cert: path("/D/certs/jenkins.example.com.pem"),
+            user: Some((UserName::new("admin").unwrap(), hash)),
+        }];
+        let sites = [site.clone()];
+        let (request, userlists) = service_request(&settings, &sites, &routed).unwrap();
+        let cfg = rendered(request, userlists);
         for line in [
             "frontend ssl-termination-http\n    bind :80\n",
             "    acl acme_path path_reg ^/\\.well-known/acme-challenge/[A-Za-z0-9_-]+$\n",
@@ -337,14 +335,7 @@ mod tests {
 
     #[test]
     fn sites_without_certificates_get_frontends_but_no_route() {
-        let request::Parsed::Request(request) = request::parse(Some(JENKINS)) else {
-            panic!();
-        };
-        let sites = [Site {
-            relation_id: 7,
-            units: vec!["jenkins-fqdn/0".into()],
-            request,
-        }];
+        let sites = [jenkins()];
         let settings = settings(0, Vec::new());
         let (request, userlists) = service_request(&settings, &sites, &[]).unwrap();
         assert_eq!(request.frontends.len(), 2);
@@ -367,23 +358,7 @@ mod tests {
         }];
         let sites = [site.clone()];
         let (request, userlists) = service_request(&settings(0, peers), &sites, &routed).unwrap();
-        let (plan, rejections) = crate::plan::build(
-            PlanInputs {
-                global: GlobalSettings::default(),
-                userlists,
-                stats: None,
-            },
-            vec![request],
-        );
-        assert!(rejections.is_empty(), "{rejections:?}");
-        let files = RuntimeFiles {
-            admin_socket: path("/run/haproxy/admin.sock"),
-            server_state: path("/run/haproxy/server-state"),
-            chroot: None,
-            user: None,
-            group: None,
-        };
-        let cfg = render(&plan, &files).unwrap();
+        let cfg = rendered(request, userlists);
         for text in [
             "    acl acme_relayed req.hdr(x-haproxy-lb-acme-relay) -m found
     http-request return status 404 if acme_path acme_relayed
