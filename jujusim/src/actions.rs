@@ -1,7 +1,9 @@
 //! Action parameters as `juju run` handles them: `key=value` arguments (dotted keys nest,
 //! values parsed as YAML), then the `actions.yaml` schema: defaults filled in
-//! (`InsertDefaults`), types, `required`, `additionalProperties: false`, `enum` checked with
-//! gojsonschema's wording behind Juju's `validation failed: ` prefix (spec §1.3 "Actions").
+//! (`InsertDefaults`), types, `required`, `additionalProperties: false`, `enum`, `pattern`,
+//! `minimum`/`maximum` (and their exclusive forms), `minLength`/`maxLength` checked with
+//! gojsonschema's wording (its `DefaultLocale`) behind Juju's `validation failed: ` prefix
+//! (spec §1.3 "Actions").
 
 use serde_json::{Map, Value};
 
@@ -113,6 +115,8 @@ fn check(schema: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
             ));
         }
     }
+    check_string(schema, v, path, errors);
+    check_number(schema, v, path, errors);
     let Some(obj) = v.as_object() else { return };
     let props = schema.get("properties").and_then(Value::as_object);
     if let Some(required) = schema.get("required").and_then(Value::as_array) {
@@ -137,6 +141,68 @@ fn check(schema: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
     }
 }
 
+/// `pattern` (unanchored, as JSON Schema says), `minLength`, `maxLength` (in characters).
+fn check_string(schema: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+    let Some(text) = v.as_str() else { return };
+    let length = text.chars().count() as u64;
+    if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
+        if length < min {
+            errors.push(format!(
+                "{}: String length must be greater than or equal to {min}",
+                field(path)
+            ));
+        }
+    }
+    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
+        if length > max {
+            errors.push(format!(
+                "{}: String length must be less than or equal to {max}",
+                field(path)
+            ));
+        }
+    }
+    if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+        // A pattern the schema cannot compile is the charm's bug: Juju refuses the charm's
+        // actions.yaml; here the check is skipped rather than failing every run.
+        if let Ok(re) = regex::Regex::new(pattern) {
+            if !re.is_match(text) {
+                errors.push(format!(
+                    "{}: Does not match pattern '{pattern}'",
+                    field(path)
+                ));
+            }
+        }
+    }
+}
+
+/// `minimum`, `maximum`, and draft 4's boolean `exclusiveMinimum`/`exclusiveMaximum`.
+fn check_number(schema: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+    let Some(n) = v.as_f64() else { return };
+    let exclusive = |key: &str| schema.get(key).and_then(Value::as_bool).unwrap_or(false);
+    if let Some(min) = schema.get("minimum").filter(|m| m.is_number()) {
+        let bound = min.as_f64().unwrap_or(f64::MIN);
+        if exclusive("exclusiveMinimum") && n <= bound {
+            errors.push(format!("{}: Must be greater than {min}", field(path)));
+        } else if n < bound {
+            errors.push(format!(
+                "{}: Must be greater than or equal to {min}",
+                field(path)
+            ));
+        }
+    }
+    if let Some(max) = schema.get("maximum").filter(|m| m.is_number()) {
+        let bound = max.as_f64().unwrap_or(f64::MAX);
+        if exclusive("exclusiveMaximum") && n >= bound {
+            errors.push(format!("{}: Must be less than {max}", field(path)));
+        } else if n > bound {
+            errors.push(format!(
+                "{}: Must be less than or equal to {max}",
+                field(path)
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +220,45 @@ mod tests {
             json!({"n": 3, "flag": true, "name": "web", "a": {"b": "x"}, "empty": ""})
         );
         assert!(parse_params(&s(&["oops"])).is_err());
+    }
+
+    #[test]
+    fn strings_and_numbers_are_checked_against_their_bounds() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "pattern": "^[a-z]{1,5}$"},
+                "label": {"type": "string", "minLength": 2, "maxLength": 3},
+                "n": {"type": "integer", "minimum": 1, "maximum": 600},
+                "x": {"type": "number", "minimum": 0, "exclusiveMinimum": true}
+            }
+        });
+        let ok = json!({"name": "abc", "label": "ab", "n": 600, "x": 0.5});
+        assert_eq!(validate(&schema, ok.clone()), Ok(ok));
+        let cases = [
+            (
+                json!({"name": "a/b"}),
+                "name: Does not match pattern '^[a-z]{1,5}$'",
+            ),
+            (
+                json!({"label": "a"}),
+                "label: String length must be greater than or equal to 2",
+            ),
+            (
+                json!({"label": "abcd"}),
+                "label: String length must be less than or equal to 3",
+            ),
+            (json!({"n": 0}), "n: Must be greater than or equal to 1"),
+            (json!({"n": 601}), "n: Must be less than or equal to 600"),
+            (json!({"x": 0}), "x: Must be greater than 0"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                validate(&schema, input.clone()),
+                Err(format!("validation failed: {want}")),
+                "{input}"
+            );
+        }
     }
 
     #[test]
