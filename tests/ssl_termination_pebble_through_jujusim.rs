@@ -814,4 +814,27 @@ fn a_challenge_validated_at_a_peer_unit_is_relayed_to_the_unit_that_ordered() {
             "{lb}"
         );
     }
+    // With no peer to ask (unit 0's HAProxy stopped), unit 1 still answers an unknown token
+    // 404, not HAProxy's 503 (checklist 10), and still serves what it knows.
+    let stopped = m.exec("haproxy-lb/0", "kill $(cat /run/haproxy.pid)");
+    assert!(stopped.status.success(), "{stopped:?}");
+    let gone = wait_for(Duration::from_secs(10), || {
+        std::net::TcpStream::connect((lb0.as_str(), HTTP))
+            .is_err()
+            .then_some(())
+    });
+    assert!(gone.is_some(), "unit 0's HAProxy still listens");
+    assert_eq!(
+        http(
+            &lb1,
+            "relay.example.com",
+            "/.well-known/acme-challenge/unknownToken"
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        https(&lb1, "relay.example.com", &root, &[], "/"),
+        (200, "web/0".into())
+    );
 }

@@ -218,6 +218,39 @@ fn two_requirers_served_with_their_own_certificates_and_users_a_bad_one_rejected
     assert_eq!(status, serde_json::json!(["b.example.com"]));
     assert_eq!(detail["site-b/0"]["state"], "ready", "{detail}");
 
+    // `default.pem` (first in the crt-list, shared by every site) holds a key that does not
+    // match its certificate: HAProxy refuses the whole ssl part, so the isolation makes a new
+    // `default.pem` and the new config is served with every site in the same hook.
+    let default_pem = "/etc/haproxy/haproxy-lb/certs/default.pem";
+    let mismatched = m.exec(
+        "haproxy-lb/0",
+        &format!(
+            "cd \"$(mktemp -d)\" && openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:prime256v1 -out key.pem 2>/dev/null \
+             && openssl x509 -in {default_pem} > cert.pem && cat cert.pem key.pem > {default_pem} && sha256sum {default_pem}"
+        ),
+    );
+    assert!(mismatched.status.success(), "{mismatched:?}");
+    m.run(&["config", "haproxy-lb", "hsts_max_age=700"]);
+    assert!(
+        curl_headers(&lb, "a.example.com", "alice:alpha-Secret")
+            .1
+            .contains("strict-transport-security: max-age=700"),
+        "the new config is served"
+    );
+    assert_eq!(
+        curl(&lb, "b.example.com", Some("bob:beta-pass")),
+        (200, "web/1".into())
+    );
+    let after = m.exec("haproxy-lb/0", &format!("sha256sum {default_pem}"));
+    assert_ne!(
+        after.stdout, mismatched.stdout,
+        "default.pem was made again"
+    );
+    assert_eq!(
+        m.workload("haproxy-lb/0").1,
+        "1 of 3 sites not ready: site-bad/0 rejected"
+    );
+
     // Withdrawal: site-b sends {} and loses its site in that hook.
     m.run(&["config", "site-b", "fqdns="]);
     let gone = wait_for(Duration::from_secs(20), || {

@@ -181,10 +181,12 @@ pub fn assess(
     }
 }
 
-/// Make sure `default.pem` exists (HAProxy refuses an empty crt-list, §4.3).
+/// Make sure `default.pem` exists and holds a readable certificate (HAProxy refuses an empty
+/// crt-list, §4.3, and refuses the whole ssl part when it cannot load this file).
 pub fn ensure_default_cert(paths: &CertPaths) -> Result<PathBuf, CertError> {
     let path = paths.default_cert();
-    if !path.is_file() {
+    let readable = std::fs::read(&path).is_ok_and(|pem| x509::validity(&pem).is_some());
+    if !readable {
         let pem = self_signed(&["haproxy-lb.invalid".to_owned()], 3650)?;
         state::write_private(&path, pem.as_bytes())?;
     }

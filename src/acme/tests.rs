@@ -148,4 +148,14 @@ fn the_default_certificate_is_made_once() {
     ensure_default_cert(&p).unwrap();
     assert_eq!(std::fs::read(&first).unwrap(), bytes);
     assert_eq!(mode(&first), 0o600);
+    // A file that holds no readable certificate is made again.
+    std::fs::write(
+        &first,
+        "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    ensure_default_cert(&p).unwrap();
+    let remade = std::fs::read(&first).unwrap();
+    assert!(crate::acme::x509::validity(&remade).is_some());
+    assert_ne!(remade, bytes);
 }

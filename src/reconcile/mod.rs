@@ -133,6 +133,7 @@ pub fn reconcile(
     if applied.is_ok() && ssl.acme_due() {
         let changed = ssl.issue(settings)?;
         if !changed.is_empty() {
+            ssl.forgive(&changed);
             let ssl_files = add_ssl_requests(&mut requests, &mut ssl)?;
             write_files(settings, &requests, &ssl_files, &ssl.keep())?;
             let round = apply_round(
@@ -252,21 +253,31 @@ fn apply_round(
     let mut applied = haproxy::apply(service, &plan);
     if let Err(ApplyError::Config(ConfigError::Rejected { .. })) = &applied {
         let mut refused = isolate::refused(&settings.haproxy, &plan);
-        let mut sites_refused = false;
+        // Set when isolation changed the ssl-termination request (sites left out, default.pem
+        // made again): the whole request, to drop if HAProxy still refuses the rest.
+        let mut ssl_whole = None;
         if let Some(i) = refused.iter().position(ssl_termination::is_whole_request) {
             if ssl.isolate_refused_sites(settings, &config.global)? {
-                refused.remove(i);
-                sites_refused = true;
+                ssl_whole = Some(refused.remove(i));
                 let ssl_files = add_ssl_requests(requests, ssl)?;
                 write_files(settings, requests, &ssl_files, &ssl.keep())?;
             }
         }
-        if !refused.is_empty() || sites_refused {
+        if !refused.is_empty() || ssl_whole.is_some() {
             tracing::warn!(
                 services = refused.len(),
                 "haproxy refused some requests; applying the rest"
             );
             excluded.extend(refused);
+            (plan, rejections) = plan_without(requests, &excluded);
+            ssl.note_build_rejections(&rejections);
+            applied = haproxy::apply(service, &plan);
+        }
+        if let (Err(ApplyError::Config(ConfigError::Rejected { .. })), Some(whole)) =
+            (&applied, ssl_whole)
+        {
+            tracing::warn!("haproxy still refuses the ssl-termination sites; leaving them all out");
+            excluded.push(whole);
             (plan, rejections) = plan_without(requests, &excluded);
             ssl.note_build_rejections(&rejections);
             applied = haproxy::apply(service, &plan);

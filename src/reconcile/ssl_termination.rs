@@ -41,6 +41,8 @@ pub struct SslTermination {
     wanted: Vec<Wanted>,
     /// Set when `plan::build` refused the whole request (a port another service holds).
     refused: Option<String>,
+    /// Whether any ssl-termination relation exists.
+    related: bool,
     /// Sites HAProxy refused on their own this hook (primary → HAProxy's reason): not routed,
     /// reported failed, the others served (§4.1, checklist 15).
     refused_sites: BTreeMap<String, String>,
@@ -81,6 +83,10 @@ pub fn challenge_map(settings: &Settings) -> PathBuf {
     settings.files_dir.join("acme-challenges.map")
 }
 
+fn relay_not_found(settings: &Settings) -> PathBuf {
+    settings.files_dir.join("acme-relay-404.http")
+}
+
 /// Parse the relations and options, make the certificates that need no CA.
 pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, SslError> {
     let parsed = wire::parse(&model.relations);
@@ -98,6 +104,7 @@ pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, Ssl
         challenge_map: file_path(&challenge_map(settings))?,
         default_cert: file_path(&paths.default_cert())?,
         peers: wire::relay_peers(&model.relations),
+        relay_not_found: file_path(&relay_not_found(settings))?,
     };
     let wanted: Vec<Wanted> = parsed
         .sites
@@ -142,6 +149,7 @@ pub fn prepare(settings: &Settings, model: &Model) -> Result<SslTermination, Ssl
         state,
         wanted,
         refused: None,
+        related: model.relations.iter().any(|r| r.endpoint == wire::ENDPOINT),
         refused_sites: BTreeMap::new(),
     })
 }
@@ -220,59 +228,116 @@ impl SslTermination {
                 mode: 0o600,
             });
         }
+        if !self.proxy.peers.is_empty() {
+            files.push(SslFile {
+                path: PathBuf::from(self.proxy.relay_not_found.as_str()),
+                contents: proxy::RELAY_NOT_FOUND.as_bytes().to_vec(),
+                mode: 0o600,
+            });
+        }
         Ok((Some(request), userlists, files))
     }
 
-    /// HAProxy refused the ssl-termination request: check each served site alone (the
-    /// frontends with only that site, its own crt-list) and stop routing the ones HAProxy
-    /// refuses, so one bad site cannot take the others down (§4.1, checklist 15). A refused
-    /// site whose certificate HAProxy names cannot load that file: it is forgotten, so the next
-    /// round makes or orders a new one. Returns whether any site was refused; `false` means the
-    /// shared part itself is refused and the caller drops the whole request.
+    /// HAProxy refused the ssl-termination request: check the shared part (frontends, 421
+    /// backend, `default.pem`) alone, then each served site alone with it (its own crt-list),
+    /// and stop routing the sites HAProxy refuses, so one bad site cannot take the others down
+    /// (§4.1, checklist 15). A refused site whose certificate HAProxy names cannot load that
+    /// file: it is forgotten, so the next round makes or orders a new one; a `default.pem`
+    /// HAProxy cannot load is made again at once. Returns whether this call changed anything
+    /// (a site left out, `default.pem` made again) worth another apply; `false` means the
+    /// shared part itself is refused (or nothing explains the refusal) and the caller drops
+    /// the whole request.
     pub fn isolate_refused_sites(
         &mut self,
         settings: &Settings,
         global: &GlobalSettings,
     ) -> Result<bool, SslError> {
-        let servable = self.servable()?;
         let scratch = self.paths.certs_dir.join("crt-list.check");
+        let outcome = self.isolate_with(settings, global, &scratch);
+        let _ = std::fs::remove_file(&scratch);
+        outcome
+    }
+
+    fn isolate_with(
+        &mut self,
+        settings: &Settings,
+        global: &GlobalSettings,
+        scratch: &Path,
+    ) -> Result<bool, SslError> {
         let mut proxy = self.proxy.clone();
-        proxy.crt_list = file_path(&scratch)?;
-        let mut refused = Vec::new();
-        for one in &servable {
-            let routed = self.routed(std::slice::from_ref(one));
-            let Some((request, userlists)) =
-                proxy::service_request(&proxy, &self.parsed.sites, &routed)
+        proxy.crt_list = file_path(scratch)?;
+        let mut changed = false;
+        if let Some(alerts) = self.refusal(settings, global, &proxy, &[])? {
+            let default_cert = self.paths.default_cert();
+            if !alerts
+                .iter()
+                .any(|a| a.contains(&*default_cert.to_string_lossy()))
+            {
+                return Ok(false);
+            }
+            tracing::warn!("haproxy cannot load default.pem; making a new one");
+            let _ = std::fs::remove_file(&default_cert);
+            acme::ensure_default_cert(&self.paths)?;
+            if self.refusal(settings, global, &proxy, &[])?.is_some() {
+                return Ok(false);
+            }
+            changed = true;
+        }
+        for one in self.servable()? {
+            let Some(alerts) =
+                self.refusal(settings, global, &proxy, std::slice::from_ref(&one))?
             else {
                 continue;
             };
-            acme::state::write_private(&scratch, proxy::crt_list(&proxy, &routed).as_bytes())?;
-            let inputs = crate::plan::build::PlanInputs {
-                global: global.clone(),
-                userlists,
-                stats: None,
-            };
-            let (plan, _) = crate::plan::build(inputs, vec![request]);
-            if let Err(ApplyError::Config(ConfigError::Rejected { alerts, .. })) =
-                crate::haproxy::check(&settings.haproxy, &plan)
-            {
-                let cert_named = alerts.iter().any(|a| a.contains(one.cert.as_str()));
-                refused.push((one.index, super::isolate::first_alert(&alerts), cert_named));
-            }
-        }
-        let _ = std::fs::remove_file(&scratch);
-        for (index, alert, cert_named) in refused {
-            let primary = self.wanted[index].primary().to_owned();
+            let primary = self.wanted[one.index].primary().to_owned();
+            let alert = super::isolate::first_alert(&alerts);
             tracing::warn!(site = %primary, "haproxy -c refused the site: {alert}");
-            if cert_named {
+            if alerts.iter().any(|a| a.contains(one.cert.as_str())) {
                 if let Some(record) = self.state.sites.get_mut(&primary) {
                     record.origin = None;
                 }
             }
             self.refused_sites.insert(primary, alert);
+            changed = true;
         }
         acme::save_state(&self.state, &self.paths)?;
-        Ok(!self.refused_sites.is_empty())
+        Ok(changed)
+    }
+
+    /// HAProxy's alerts when the shared part with only `sites` routed (crt-list written to
+    /// `proxy.crt_list`) is refused by `haproxy -c`; `None` when accepted.
+    fn refusal(
+        &self,
+        settings: &Settings,
+        global: &GlobalSettings,
+        proxy: &ProxySettings,
+        sites: &[Servable],
+    ) -> Result<Option<Vec<String>>, SslError> {
+        let routed = self.routed(sites);
+        let Some((request, userlists)) = proxy::service_request(proxy, &self.parsed.sites, &routed)
+        else {
+            return Ok(None);
+        };
+        let crt_list = PathBuf::from(proxy.crt_list.as_str());
+        acme::state::write_private(&crt_list, proxy::crt_list(proxy, &routed).as_bytes())?;
+        let inputs = crate::plan::build::PlanInputs {
+            global: global.clone(),
+            userlists,
+            stats: None,
+        };
+        let (plan, _) = crate::plan::build(inputs, vec![request]);
+        match crate::haproxy::check(&settings.haproxy, &plan) {
+            Err(ApplyError::Config(ConfigError::Rejected { alerts, .. })) => Ok(Some(alerts)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A certificate made in this hook replaces the one HAProxy refused: let the next round
+    /// route (and, if need be, isolate) that site again.
+    pub fn forgive(&mut self, primaries: &[String]) {
+        for primary in primaries {
+            self.refused_sites.remove(primary);
+        }
     }
 
     /// Files in the swept certificate directory that must stay.
@@ -376,6 +441,7 @@ impl SslTermination {
                 .iter()
                 .find(|s| s.origin == Origin::SslTermination)
                 .map(|s| s.backends.len()),
+            related: self.related,
             ..Default::default()
         };
         for (site, status) in self.parsed.sites.iter().zip(self.statuses()) {

@@ -16,6 +16,8 @@ pub struct SslStatus {
     /// Backends of the ssl-termination request in the plan (sites, 421, relay); `None` when
     /// it is not in the plan. Its share is reported as §4.6 words it, not as a count.
     pub plan_backends: Option<usize>,
+    /// Whether any ssl-termination relation exists (§4.6: no sites then reads `Ready`).
+    pub related: bool,
     /// Primary names of the sites that are ready, in site order.
     pub ready: Vec<String>,
     pub pending: usize,
@@ -96,6 +98,7 @@ impl Summary {
         };
         let served = match (services, backends) {
             (0, _) if ssl_part.is_some() => None,
+            (0, _) if self.ssl.related => Some("Ready".to_owned()),
             (0, _) => Some("ready, no services yet".to_owned()),
             (s, b) => Some(format!(
                 "{s} service{}, {b} backend{}",
@@ -186,6 +189,7 @@ mod tests {
         let pending = Summary {
             ssl: SslStatus {
                 plan_backends: Some(1),
+                related: true,
                 ready: vec!["a.example.com".into()],
                 pending: 2,
                 not_ready: vec![],
@@ -202,6 +206,7 @@ mod tests {
         let failed = Summary {
             ssl: SslStatus {
                 plan_backends: None,
+                related: true,
                 ready: vec!["a.example.com".into()],
                 pending: 1,
                 not_ready: vec!["b.example.com failed".into()],
@@ -245,6 +250,25 @@ mod tests {
             beside.status().1,
             "2 services, 2 backends; Ready (a.example.com, b.example.com)"
         );
+    }
+
+    #[test]
+    fn ssl_termination_related_without_sites_is_ready() {
+        let s = Summary {
+            plan_services: 0,
+            plan_backends: 0,
+            ssl: SslStatus {
+                related: true,
+                ..SslStatus::default()
+            },
+            ..summary()
+        };
+        assert_eq!(s.status(), (WorkloadStatus::Active, "Ready".into()));
+        let unrelated = Summary {
+            ssl: SslStatus::default(),
+            ..s
+        };
+        assert_eq!(unrelated.status().1, "ready, no services yet");
     }
 
     #[test]

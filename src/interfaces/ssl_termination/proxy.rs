@@ -24,7 +24,14 @@ pub struct ProxySettings {
     /// The other units of our application ([`super::relay_peers`]): ACME challenges this unit
     /// does not know are relayed to them on the same HTTP port.
     pub peers: Vec<Host>,
+    /// [`RELAY_NOT_FOUND`]'s file: what the relay answers when no peer could be asked.
+    pub relay_not_found: FilePath,
 }
+
+/// A raw HTTP answer for HAProxy's `errorfile`: an unknown token stays a 404 (checklist 10)
+/// even when no peer answers (HAProxy's own 502/503/504).
+pub const RELAY_NOT_FOUND: &str =
+    "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 /// A site with a certificate file to serve, and its userlist entry when it has credentials.
 pub struct RoutedSite<'a> {
@@ -204,7 +211,10 @@ fn relay_backend_for(settings: &ProxySettings, name: ProxyName) -> Backend {
         stickiness: None,
         health_check: None,
         directives: Directive::acme_relay_backend(settings.peers.len()),
-        errorfiles: Vec::new(),
+        errorfiles: [502, 503, 504]
+            .into_iter()
+            .map(|status| (status, settings.relay_not_found.clone()))
+            .collect(),
         servers: settings
             .peers
             .iter()
@@ -259,6 +269,7 @@ mod tests {
             challenge_map: path("/D/acme-challenges.map"),
             default_cert: path("/D/certs/default.pem"),
             peers,
+            relay_not_found: path("/D/acme-relay-404.http"),
         }
     }
 
@@ -360,24 +371,12 @@ mod tests {
         let (request, userlists) = service_request(&settings(0, peers), &sites, &routed).unwrap();
         let cfg = rendered(request, userlists);
         for text in [
-            "    acl acme_relayed req.hdr(x-haproxy-lb-acme-relay) -m found
-    http-request return status 404 if acme_path acme_relayed
-",
-            "    http-request redirect scheme https code 301 if !acme_path { req.hdr(host),lower,field(1,:) -m str jenkins.example.com www.jenkins.example.com }
-    http-request return status 404 if !acme_path
-    use_backend sslterm-acme-relay if acme_path
-",
-            "backend sslterm-acme-relay
-    balance roundrobin
-",
-            "    http-request set-header X-Haproxy-Lb-Acme-Relay 1
-    retry-on 404 conn-failure empty-response response-timeout
-    retries 2
-    option redispatch 1
-",
-            "    server peer0 10.0.0.11:80
-    server peer1 [fd00::12]:80
-",
+            "    acl acme_relayed req.hdr(x-haproxy-lb-acme-relay) -m found\n    http-request return status 404 if acme_path acme_relayed\n",
+            "    http-request redirect scheme https code 301 if !acme_path { req.hdr(host),lower,field(1,:) -m str jenkins.example.com www.jenkins.example.com }\n    http-request return status 404 if !acme_path\n    use_backend sslterm-acme-relay if acme_path\n",
+            "backend sslterm-acme-relay\n    balance roundrobin\n",
+            "    http-request set-header X-Haproxy-Lb-Acme-Relay 1\n    retry-on 404 conn-failure empty-response response-timeout\n    retries 6\n    option redispatch 1\n",
+            "    errorfile 502 /D/acme-relay-404.http\n    errorfile 503 /D/acme-relay-404.http\n    errorfile 504 /D/acme-relay-404.http\n",
+            "    server peer0 10.0.0.11:80\n    server peer1 [fd00::12]:80\n",
         ] {
             assert!(cfg.contains(text), "missing {text:?} in\n{cfg}");
         }

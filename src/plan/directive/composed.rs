@@ -119,8 +119,12 @@ impl Directive {
 
     /// The relay backend's rules: mark the request relayed (a peer answers it itself, never
     /// relays again), and try the next peer while one answers 404 or cannot be reached.
+    /// A redispatch avoids only the peer tried last, and concurrent requests move the shared
+    /// round-robin position, so one request may meet a peer twice: three tries per peer
+    /// (measured on 2.6.12 with 3 peers and 50 concurrent clients: one try per peer lost 20 of
+    /// 600 validations, two tries per peer none).
     pub fn acme_relay_backend(peers: usize) -> Vec<Directive> {
-        let retries = peers.max(1).to_string();
+        let retries = (3 * peers).clamp(1, 60).to_string();
         vec![
             line(
                 &["http-request", "set-header", ACME_RELAY_HEADER, "1"],
@@ -337,7 +341,7 @@ mod tests {
             "http-request redirect scheme https code 301 if !acme_path { req.hdr(host),lower,field(1,:) -m str a.example.com }"
         );
         let backend: Vec<String> = Directive::acme_relay_backend(2).iter().map(text).collect();
-        assert!(backend.contains(&"retries 2".to_owned()), "{backend:?}");
+        assert!(backend.contains(&"retries 6".to_owned()), "{backend:?}");
         assert!(backend.contains(&"http-request set-header X-Haproxy-Lb-Acme-Relay 1".to_owned()));
     }
 }
