@@ -6,7 +6,7 @@
 //! begin a new line. Constructors return `InvalidValue`, which says which rule failed; callers
 //! add the field and the source. Nothing here knows about Juju or HAProxy processes.
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde::Serialize;
 use std::fmt;
 use std::net::IpAddr;
