@@ -83,14 +83,20 @@ fn echo_upstream(host: IpAddr) -> Guard {
     guard
 }
 
-/// HTTPS to our unit with SNI (and Host) `fqdn`, chain verified against `root`: (status, body).
-fn https(lb: &str, fqdn: &str, root: &Path, args: &[&str], path: &str) -> (u16, String) {
-    let out = Command::new("curl")
-        .args(["-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10"])
-        .arg("--resolve")
+/// curl to our unit's HTTPS port with SNI (and Host) `fqdn`, the chain verified against `root`.
+fn curl_verified(lb: &str, fqdn: &str, root: &Path) -> Command {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "--max-time", "10", "--resolve"])
         .arg(format!("{fqdn}:{HTTPS}:{lb}"))
         .arg("--cacert")
-        .arg(root)
+        .arg(root);
+    cmd
+}
+
+/// HTTPS to our unit with SNI (and Host) `fqdn`, chain verified against `root`: (status, body).
+fn https(lb: &str, fqdn: &str, root: &Path, args: &[&str], path: &str) -> (u16, String) {
+    let out = curl_verified(lb, fqdn, root)
+        .args(["-o", "-", "-w", "\n%{http_code}"])
         .args(args)
         .arg(format!("https://{fqdn}{path}"))
         .output()
@@ -108,12 +114,8 @@ fn https(lb: &str, fqdn: &str, root: &Path, args: &[&str], path: &str) -> (u16, 
 
 /// The response headers of a verified HTTPS GET, lowercased.
 fn https_headers(lb: &str, fqdn: &str, root: &Path) -> String {
-    let out = Command::new("curl")
-        .args(["-sS", "-o", "/dev/null", "-D", "-", "--max-time", "10"])
-        .arg("--resolve")
-        .arg(format!("{fqdn}:{HTTPS}:{lb}"))
-        .arg("--cacert")
-        .arg(root)
+    let out = curl_verified(lb, fqdn, root)
+        .args(["-o", "/dev/null", "-D", "-"])
         .arg(format!("https://{fqdn}/"))
         .output()
         .unwrap();

@@ -144,15 +144,7 @@ pub fn service_request(
                 .upstreams
                 .iter()
                 .enumerate()
-                .map(|(i, u)| Server {
-                    name: ServerName::new(&format!("u{i}"))
-                        .unwrap_or_else(|e| unreachable!("server name u{i}: {e}")),
-                    host: u.host(),
-                    port: u.port,
-                    weight: None,
-                    check: true,
-                    options: Vec::new(),
-                })
+                .map(|(i, u)| numbered_server("u", i, u.host(), u.port, true))
                 .collect(),
         });
     }
@@ -202,6 +194,19 @@ pub fn service_request(
     Some((request, userlists))
 }
 
+/// Server `<prefix><i>` (names the charm makes, always valid).
+fn numbered_server(prefix: &str, i: usize, host: Host, port: Port, check: bool) -> Server {
+    Server {
+        name: ServerName::new(&format!("{prefix}{i}"))
+            .unwrap_or_else(|e| unreachable!("server name {prefix}{i}: {e}")),
+        host,
+        port,
+        weight: None,
+        check,
+        options: Vec::new(),
+    }
+}
+
 /// Round-robin over the peers' HTTP ports, retrying the next peer on a 404 or a failure.
 fn relay_backend_for(settings: &ProxySettings, name: ProxyName) -> Backend {
     Backend {
@@ -219,15 +224,7 @@ fn relay_backend_for(settings: &ProxySettings, name: ProxyName) -> Backend {
             .peers
             .iter()
             .enumerate()
-            .map(|(i, host)| Server {
-                name: ServerName::new(&format!("peer{i}"))
-                    .unwrap_or_else(|e| unreachable!("server name peer{i}: {e}")),
-                host: host.clone(),
-                port: settings.http_port,
-                weight: None,
-                check: false,
-                options: Vec::new(),
-            })
+            .map(|(i, host)| numbered_server("peer", i, host.clone(), settings.http_port, false))
             .collect(),
     }
 }
